@@ -1,0 +1,384 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The shared-memory contract between sluiced (the control daemon) and
+ * sluice-dp (the DPDK data plane). See docs/shared-memory.md.
+ *
+ * Two regions per instance, each with exactly one writer:
+ *  - config ("/sluice-<instance>-config", written by sluiced): a header and
+ *    two snapshot slots. The writer fills the inactive slot and publishes it
+ *    with a release store of header.generation; slot = generation & 1.
+ *  - status ("/sluice-<instance>-status", written by sluice-dp): per lcore a
+ *    heartbeat, the generation it last loaded (its acknowledgement), and
+ *    counters.
+ *
+ * The writer reuses a slot only after every live lcore has acknowledged a
+ * newer generation (quiescent-state reclamation): an lcore loads the
+ * generation once per burst, stores it as seen_generation (release) and
+ * reads only that snapshot until its next load. An lcore whose heartbeat is
+ * older than the writer's stale limit, or that is marked offline, does not
+ * hold the writer back.
+ *
+ * User space only (the XDP path carries the same data in BPF maps).
+ */
+#ifndef SLUICE_SHM_H
+#define SLUICE_SHM_H
+
+#include <linux/types.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "addr.h"
+
+#define SLUICE_CONFIG_MAGIC 0x4746434543495553ULL /* "SUICECFG" little-endian */
+#define SLUICE_STATUS_MAGIC 0x5453544543495553ULL /* "SUICETST" little-endian */
+#define SLUICE_ABI_VERSION 1
+
+/* Capacities: part of the ABI (a change bumps SLUICE_ABI_VERSION). */
+#define SLUICE_MAX_VIPS 256
+#define SLUICE_MAX_BACKENDS 16384 /* per snapshot, over all VIPs; also the id space */
+#define SLUICE_MAX_BACKENDS_PER_VIP 4096
+#define SLUICE_TABLE_POOL_SLOTS (16u << 20) /* lookup-table slots per snapshot */
+#define SLUICE_VIP_INDEX_SIZE 1024 /* open-addressing index, 4x SLUICE_MAX_VIPS */
+#define SLUICE_MAX_LCORES 32
+#define SLUICE_NO_POS 0xffffu /* backend_pos_by_id: id not in this snapshot */
+
+#define SLUICE_CACHE_LINE 64
+#define SLUICE_ALIGNED __attribute__((aligned(SLUICE_CACHE_LINE)))
+
+/* Forwarding mode of a VIP. */
+enum sluice_fwd_mode {
+	SLUICE_FWD_IPIP = 1,  /* IPv4-in-IPv4 or IPv6-in-IPv6 */
+	SLUICE_FWD_GUE = 2,   /* outer UDP, source port from the flow hash */
+	SLUICE_FWD_L2DSR = 3, /* rewrite the destination MAC only */
+};
+
+/* State of a backend inside a VIP's set. */
+enum sluice_backend_state {
+	SLUICE_BACKEND_ABSENT = 0,   /* unused entry */
+	SLUICE_BACKEND_ACTIVE = 1,   /* new and established flows */
+	SLUICE_BACKEND_DRAINING = 2, /* established flows only (no slots) */
+	SLUICE_BACKEND_DISABLED = 3, /* operator took it out: flows re-picked */
+	SLUICE_BACKEND_DOWN = 4,     /* health checks failed: flows re-picked */
+};
+
+/* True when an established flow may stay on a backend in this state. */
+static inline bool sluice_backend_keeps_flows(__u8 state)
+{
+	return state == SLUICE_BACKEND_ACTIVE || state == SLUICE_BACKEND_DRAINING;
+}
+
+/* Settings that are not per VIP. */
+struct sluice_global_cfg {
+	struct sluice_addr src_v4;	/* outer source address of IPv4 encapsulation */
+	struct sluice_addr src_v6;	/* outer source address of IPv6 encapsulation */
+	__u8 nexthop_mac[6];		/* destination MAC of encapsulated packets */
+	__be16 gue_port;		/* outer UDP destination port of GUE */
+	__u16 mtu;			/* egress MTU (IP bytes) */
+	__u8 pad[6];
+};
+
+/* One VIP; vips[id] in a snapshot, id stable while the VIP exists. */
+struct sluice_vip {
+	struct sluice_addr addr;	/* the virtual address */
+	__be16 port;			/* 0 = every port of proto (wildcard) */
+	__u8 proto;			/* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 mode;			/* enum sluice_fwd_mode */
+	__u16 id;			/* index in vips[] and in the status counters */
+	__u8 in_use;			/* 0: this id is free */
+	__u8 pad0;
+	__u32 table_size;		/* M (prime); 0: no usable backend, drop */
+	__u32 table_offset;		/* first slot of the table in tables[] */
+	__u32 backend_first;		/* backends[first .. first+count) are this VIP's */
+	__u32 backend_count;		/* sorted by address: table values index them */
+	__u32 pad1;
+	__u64 hash_seed;		/* seed of the flow hash for this VIP */
+	__u64 reserved;
+};
+
+/* One backend of one VIP. */
+struct sluice_backend {
+	struct sluice_addr addr;	/* where packets go (outer destination) */
+	__u8 mac[6];			/* destination MAC for L2 DSR */
+	__u8 state;			/* enum sluice_backend_state */
+	__u8 pad0;
+	__u16 id;			/* stable across snapshots; < SLUICE_MAX_BACKENDS */
+	__u16 vip_id;			/* the VIP whose set holds it */
+	__u32 weight;			/* configured weight (0 = no new flows) */
+	__u32 pad1;
+};
+
+/* Entry of the VIP index: (addr, port, proto) -> vip id. */
+struct sluice_vip_index_entry {
+	struct sluice_addr addr;
+	__be16 port;
+	__u8 proto;
+	__u8 used;
+	__u16 vip_id;
+	__u16 pad;
+};
+
+/* A complete, self-contained configuration. Readers use only what
+ * generation names; writers fill a slot no live reader uses. */
+struct sluice_snapshot {
+	__u64 generation;		/* equal to the header's when published */
+	__u32 n_vips;			/* ids in use are < n_vips */
+	__u32 n_backends;		/* backends[0 .. n_backends) are valid */
+	__u32 table_slots_used;		/* tables[0 .. table_slots_used) are valid */
+	__u32 pad;
+	struct sluice_global_cfg global;
+	struct sluice_vip_index_entry vip_index[SLUICE_VIP_INDEX_SIZE] SLUICE_ALIGNED;
+	struct sluice_vip vips[SLUICE_MAX_VIPS] SLUICE_ALIGNED;
+	__u16 backend_pos_by_id[SLUICE_MAX_BACKENDS] SLUICE_ALIGNED;
+	struct sluice_backend backends[SLUICE_MAX_BACKENDS] SLUICE_ALIGNED;
+	__u16 tables[SLUICE_TABLE_POOL_SLOTS] SLUICE_ALIGNED; /* values index a VIP's backends */
+} SLUICE_ALIGNED;
+
+/* Header of the config region; the snapshots follow at snapshot_offset[]. */
+struct sluice_config_header {
+	__u64 magic;			/* SLUICE_CONFIG_MAGIC */
+	__u32 abi_version;		/* SLUICE_ABI_VERSION */
+	__u32 header_size;		/* sizeof(struct sluice_config_header) */
+	__u64 region_size;		/* bytes mapped */
+	__u64 snapshot_size;		/* sizeof(struct sluice_snapshot) */
+	__u64 snapshot_offset[2];	/* from the start of the region */
+	__u32 max_vips;			/* capacities the writer was built with */
+	__u32 max_backends;
+	__u32 table_pool_slots;
+	__u32 vip_index_size;
+	__u32 writer_pid;		/* informational: last sluiced to write */
+	__u32 pad;
+	__u64 generation SLUICE_ALIGNED; /* 0: nothing published; slot = gen & 1 */
+	__u64 writer_heartbeat_ns;	/* CLOCK_MONOTONIC of the writer's last tick */
+} SLUICE_ALIGNED;
+
+/* Why packets were dropped: one counter each, named for metrics. */
+#define SLUICE_DROP_REASONS(X)                                                   \
+	X(NO_CONFIG, "no_config")	    /* nothing published yet */          \
+	X(NOT_VIP, "not_vip")		    /* no VIP matches */                 \
+	X(NO_BACKEND, "no_backend")	    /* VIP has no usable backend */      \
+	X(MALFORMED, "malformed")	    /* header fields out of range */     \
+	X(TRUNCATED, "truncated")	    /* packet shorter than its headers */ \
+	X(UNKNOWN_L3, "unknown_l3")	    /* EtherType not IPv4/IPv6/ARP */    \
+	X(UNKNOWN_L4, "unknown_l4")	    /* VIP traffic not TCP/UDP/ICMP */   \
+	X(TTL_EXPIRED, "ttl_expired")	    /* TTL or hop limit 0 */             \
+	X(TOO_BIG, "too_big")		    /* over MTU after encapsulation */   \
+	X(NO_MBUF, "no_mbuf")		    /* buffer pool empty */              \
+	X(TX_FULL, "tx_full")		    /* TX queue refused the packet */
+
+enum sluice_drop_reason {
+#define SLUICE_X_ENUM(name, str) SLUICE_DROP_##name,
+	SLUICE_DROP_REASONS(SLUICE_X_ENUM)
+#undef SLUICE_X_ENUM
+	SLUICE_DROP_MAX
+};
+
+/* Per-lcore counters, one writer (the lcore). Named, in metric units. */
+#define SLUICE_LCORE_COUNTERS(X)                                                 \
+	X(rx_packets) X(rx_bytes) X(tx_packets) X(tx_bytes)                       \
+	X(flow_entries) X(flow_inserts) X(flow_evictions) X(flow_expired)         \
+	X(flow_repicks) X(flow_insert_capped)                                     \
+	X(icmp_too_big_sent) X(arp_replies) X(nd_replies)                         \
+	X(busy_cycles) X(busy_packets)
+
+struct sluice_lcore_counters {
+#define SLUICE_X_FIELD(name) __u64 name;
+	SLUICE_LCORE_COUNTERS(SLUICE_X_FIELD)
+#undef SLUICE_X_FIELD
+	__u64 drops[SLUICE_DROP_MAX];
+};
+
+/* Packets and bytes of one VIP or backend. */
+struct sluice_counter_pair {
+	__u64 packets;
+	__u64 bytes;
+};
+
+enum sluice_lcore_state {
+	SLUICE_LCORE_UNUSED = 0,
+	SLUICE_LCORE_ONLINE = 1,  /* forwarding; its acknowledgements count */
+	SLUICE_LCORE_OFFLINE = 2, /* stopped cleanly; holds no snapshot */
+};
+
+/* Everything one lcore writes. */
+struct sluice_lcore_status {
+	__u64 heartbeat_ns;		/* CLOCK_MONOTONIC of its last loop */
+	__u64 seen_generation;		/* generation it uses (acknowledgement) */
+	__u32 state;			/* enum sluice_lcore_state */
+	__u32 lcore_id;			/* DPDK lcore id */
+	struct sluice_lcore_counters counters SLUICE_ALIGNED;
+	struct sluice_counter_pair vip[SLUICE_MAX_VIPS] SLUICE_ALIGNED;	    /* by vip id */
+	struct sluice_counter_pair backend[SLUICE_MAX_BACKENDS] SLUICE_ALIGNED; /* by backend id */
+} SLUICE_ALIGNED;
+
+struct sluice_status_header {
+	__u64 magic;			/* SLUICE_STATUS_MAGIC */
+	__u32 abi_version;		/* SLUICE_ABI_VERSION */
+	__u32 header_size;		/* sizeof(struct sluice_status_header) */
+	__u64 region_size;		/* bytes mapped */
+	__u64 lcore_status_size;	/* sizeof(struct sluice_lcore_status) */
+	__u64 lcores_offset;		/* from the start of the region */
+	__u32 max_lcores;		/* SLUICE_MAX_LCORES */
+	__u32 n_lcores;			/* lcores[0 .. n_lcores) may be in use */
+	__u32 writer_pid;		/* the sluice-dp process */
+	__u32 pad;
+} SLUICE_ALIGNED;
+
+_Static_assert(sizeof(struct sluice_global_cfg) == 56, "ABI: global cfg");
+_Static_assert(sizeof(struct sluice_vip) == 64, "ABI: one VIP is one cache line");
+_Static_assert(sizeof(struct sluice_backend) == 40, "ABI: backend");
+_Static_assert(sizeof(struct sluice_vip_index_entry) == 28, "ABI: VIP index entry");
+_Static_assert(sizeof(struct sluice_config_header) == 192, "ABI: config header");
+_Static_assert(sizeof(struct sluice_status_header) == 64, "ABI: status header");
+_Static_assert(__builtin_offsetof(struct sluice_config_header, generation) == 128,
+	       "ABI: generation sits alone in its cache line");
+_Static_assert(sizeof(struct sluice_snapshot) % SLUICE_CACHE_LINE == 0, "ABI: snapshot");
+_Static_assert(sizeof(struct sluice_lcore_status) % SLUICE_CACHE_LINE == 0, "ABI: lcore status");
+_Static_assert(SLUICE_MAX_BACKENDS <= SLUICE_NO_POS, "backend positions fit in 16 bits");
+_Static_assert(SLUICE_MAX_BACKENDS_PER_VIP <= 0xffff, "table values fit in 16 bits");
+_Static_assert((SLUICE_VIP_INDEX_SIZE & (SLUICE_VIP_INDEX_SIZE - 1)) == 0, "power of two");
+
+/* ---- VIP index: the same probe sequence for writer and readers ---- */
+
+/* First probe position for a VIP key; linear probing from there. */
+static inline __u32 sluice_vip_index_hash(const struct sluice_addr *addr, __be16 port, __u8 proto)
+{
+	__u64 a, b;
+
+	__builtin_memcpy(&a, addr->bytes, 8);
+	__builtin_memcpy(&b, addr->bytes + 8, 8);
+	a ^= b * 0x9E3779B97F4A7C15ULL;
+	a ^= ((__u64)port << 8 | proto | (__u64)addr->family << 24) * 0xC2B2AE3D27D4EB4FULL;
+	a ^= a >> 29;
+	a *= 0x165667B19E3779F9ULL;
+	return (__u32)(a >> 40) & (SLUICE_VIP_INDEX_SIZE - 1);
+}
+
+/* The VIP id for an exact (addr, port, proto), or -1. Probes end at an
+ * unused entry; the writer keeps the index at most 1/4 full. */
+static inline int sluice_vip_index_find(const struct sluice_snapshot *snap,
+					const struct sluice_addr *addr, __be16 port, __u8 proto)
+{
+	__u32 i = sluice_vip_index_hash(addr, port, proto);
+	__u32 n;
+
+	for (n = 0; n < SLUICE_VIP_INDEX_SIZE; n++) {
+		const struct sluice_vip_index_entry *e = &snap->vip_index[i];
+
+		if (!e->used)
+			return -1;
+		if (e->port == port && e->proto == proto && e->addr.family == addr->family &&
+		    __builtin_memcmp(e->addr.bytes, addr->bytes, 16) == 0)
+			return e->vip_id;
+		i = (i + 1) & (SLUICE_VIP_INDEX_SIZE - 1);
+	}
+	return -1;
+}
+
+/* The VIP for a packet: exact port first, then the port-0 wildcard. */
+static inline const struct sluice_vip *sluice_vip_match(const struct sluice_snapshot *snap,
+							const struct sluice_addr *daddr,
+							__be16 dport, __u8 proto)
+{
+	int id = sluice_vip_index_find(snap, daddr, dport, proto);
+
+	if (id < 0 && dport != 0)
+		id = sluice_vip_index_find(snap, daddr, 0, proto);
+	return id < 0 ? NULL : &snap->vips[id];
+}
+
+/* ---- region handles (ctrl/lib/shm.c) ---- */
+
+struct sluice_config_region {
+	struct sluice_config_header *hdr;
+	struct sluice_snapshot *slot[2];
+	size_t size;
+	bool writable;
+};
+
+struct sluice_status_region {
+	struct sluice_status_header *hdr;
+	struct sluice_lcore_status *lcores;
+	size_t size;
+	bool writable;
+};
+
+/* Reader side, hot path: the snapshot to use for this burst, or NULL when
+ * nothing has been published. Loads the generation once (acquire). */
+static inline const struct sluice_snapshot *
+sluice_config_current(const struct sluice_config_region *cfg, __u64 *gen_out)
+{
+	__u64 gen = __atomic_load_n(&cfg->hdr->generation, __ATOMIC_ACQUIRE);
+
+	*gen_out = gen;
+	return gen == 0 ? NULL : cfg->slot[gen & 1];
+}
+
+/* Reader side, hot path: this lcore is done with every generation older
+ * than gen. Release: its reads of older snapshots happen before. */
+static inline void sluice_lcore_ack(struct sluice_lcore_status *st, __u64 gen)
+{
+	__atomic_store_n(&st->seen_generation, gen, __ATOMIC_RELEASE);
+}
+
+static inline void sluice_lcore_heartbeat(struct sluice_lcore_status *st, __u64 now_ns)
+{
+	__atomic_store_n(&st->heartbeat_ns, now_ns, __ATOMIC_RELAXED);
+}
+
+/* Names of regions: "/sluice-<instance>-config" and "-status". The instance
+ * name is 1..32 characters of [A-Za-z0-9_.-]. Returns 0 or -EINVAL. */
+int sluice_shm_name(const char *instance, const char *kind, char *out, size_t outlen);
+
+/* Validate a mapped config or status region: magic, ABI version, sizes,
+ * offsets. Returns 0, or -EPROTO with a message in err. */
+int sluice_config_validate(const void *mem, size_t size, char *err, size_t errlen);
+int sluice_status_validate(const void *mem, size_t size, char *err, size_t errlen);
+
+/* Writer (sluiced): attach to the instance's config region, creating it when
+ * absent. An existing region with a wrong magic, version or size is refused
+ * (-EPROTO), never overwritten. */
+int sluice_config_create(const char *instance, struct sluice_config_region *cfg, char *err,
+			 size_t errlen);
+/* Reader (sluice-dp): attach read-only to an existing config region.
+ * -ENOENT when it does not exist yet. */
+int sluice_config_attach(const char *instance, struct sluice_config_region *cfg, char *err,
+			 size_t errlen);
+void sluice_config_close(struct sluice_config_region *cfg);
+
+/* Writer: the slot the next publish will use (the inactive one). Fill it only
+ * after sluice_config_wait_reclaim() returned 0. */
+struct sluice_snapshot *sluice_config_next_slot(struct sluice_config_region *cfg);
+/* Writer: make the next slot current. Stamps its generation and release-
+ * stores the header's. Returns the new generation. */
+__u64 sluice_config_publish(struct sluice_config_region *cfg);
+
+/* Writer (sluice-dp): create the status region for n_lcores lcores, replacing
+ * any previous one of this instance (a restarted data plane starts afresh). */
+int sluice_status_create(const char *instance, unsigned int n_lcores,
+			 struct sluice_status_region *st, char *err, size_t errlen);
+/* Reader (sluiced): attach read-only. -ENOENT when it does not exist yet. */
+int sluice_status_attach(const char *instance, struct sluice_status_region *st, char *err,
+			 size_t errlen);
+void sluice_status_close(struct sluice_status_region *st);
+
+/* An lcore is live when it is online and its heartbeat is at most stale_ns
+ * old at now_ns. */
+bool sluice_lcore_is_live(const struct sluice_lcore_status *l, __u64 now_ns, __u64 stale_ns);
+
+/* True when every live lcore has acknowledged gen or newer. st may be NULL
+ * (no data plane: nobody to wait for). *n_live, if not NULL, gets the number
+ * of live lcores. */
+bool sluice_status_all_seen(const struct sluice_status_region *st, __u64 gen, __u64 now_ns,
+			    __u64 stale_ns, unsigned int *n_live);
+
+/* Writer: wait until the next slot may be overwritten, i.e. every live lcore
+ * has seen the current generation. Polls until timeout_ns; returns 0 or
+ * -ETIMEDOUT. */
+int sluice_config_wait_reclaim(const struct sluice_config_region *cfg,
+			       const struct sluice_status_region *st, __u64 stale_ns,
+			       __u64 timeout_ns);
+
+/* CLOCK_MONOTONIC in nanoseconds: the clock of every heartbeat. */
+__u64 sluice_now_ns(void);
+
+#endif /* SLUICE_SHM_H */

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs everything sluice needs on Debian 12 and prepares hugepages.
+# Idempotent: safe to run again; skips work that is already done.
+set -euo pipefail
+
+PACKAGES=(
+	build-essential meson ninja-build pkg-config git
+	clang llvm lld libbpf-dev bpftool linux-libc-dev
+	libdpdk-dev dpdk
+	libxxhash-dev libcmocka-dev libjansson-dev libevent-dev
+	libsystemd-dev libmnl-dev libpcap-dev libnuma-dev
+	iproute2 tcpdump curl python3 gnuplot-nox scdoc valgrind
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "setup.sh: must run as root (installs packages, reserves hugepages)" >&2
+	exit 1
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+	echo "setup.sh: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Hugepages: DPDK runs faster with them, but every test also runs with
+# --no-huge, so failure here is reported and not fatal.
+want_pages=${SLUICE_HUGEPAGES:-512}
+if [ -w /proc/sys/vm/nr_hugepages ]; then
+	have=$(cat /proc/sys/vm/nr_hugepages)
+	if [ "$have" -lt "$want_pages" ]; then
+		echo "$want_pages" >/proc/sys/vm/nr_hugepages 2>/dev/null || true
+	fi
+	echo "setup.sh: hugepages reserved: $(cat /proc/sys/vm/nr_hugepages) (wanted $want_pages)"
+else
+	echo "setup.sh: cannot reserve hugepages here; tests use --no-huge"
+fi
+if ! mountpoint -q /dev/hugepages 2>/dev/null; then
+	mkdir -p /dev/hugepages
+	mount -t hugetlbfs nodev /dev/hugepages 2>/dev/null ||
+		echo "setup.sh: cannot mount hugetlbfs; tests use --no-huge"
+fi
+
+# bpffs for pinned maps (XDP path).
+if ! mountpoint -q /sys/fs/bpf 2>/dev/null; then
+	mount -t bpf bpf /sys/fs/bpf 2>/dev/null || echo "setup.sh: cannot mount bpffs"
+fi
+exit 0
