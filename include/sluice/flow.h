@@ -87,7 +87,8 @@ static SLUICE_INLINE __u64 sluice_xxh64_merge(__u64 acc, __u64 val)
 /*
  * XXH64(key, 40, seed), unrolled for the fixed 40-byte key: one 32-byte
  * stripe and one 8-byte tail. Equal to libxxhash's XXH64 for the same bytes
- * (tests/flow_hash_test.c and tests/flow_hash_bpf_test.c prove it).
+ * (tests/unit/flow_hash_test.c and tests/bpf/flow_hash_bpf_test.c prove
+ * it).
  */
 static SLUICE_INLINE __u64 sluice_flow_hash(const struct sluice_flow_key *key, __u64 seed)
 {
