@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -14,23 +13,9 @@
 #include <unistd.h>
 
 #include "sluice/shm.h"
+#include "errmsg.h"
 
 #define CONFIG_SNAPSHOT_ALIGN 4096u
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 __u64 sluice_now_ns(void)
 {
@@ -77,40 +62,58 @@ static size_t status_region_size(void)
 	       (size_t)SLUICE_MAX_LCORES * sizeof(struct sluice_lcore_status);
 }
 
+/* Both headers start with magic and ABI version; check those and the size
+ * of the header itself, naming the region in the message. */
+static int validate_identity(const char *what, const void *mem, size_t size, size_t hdr_size,
+			     __u64 magic, char *err, size_t errlen)
+{
+	__u64 have_magic;
+	__u32 have_version;
+
+	if (size < hdr_size)
+		return sluice_errf(err, errlen, -EPROTO,
+				   "%s region is %zu bytes, smaller than its header (%zu)", what,
+				   size, hdr_size);
+	memcpy(&have_magic, mem, sizeof(have_magic));
+	memcpy(&have_version, (const char *)mem + 8, sizeof(have_version));
+	if (have_magic != magic)
+		return sluice_errf(err, errlen, -EPROTO,
+				   "%s region has magic 0x%016llx, expected 0x%016llx: not a "
+				   "sluice %s region",
+				   what, (unsigned long long)have_magic, (unsigned long long)magic,
+				   what);
+	if (have_version != SLUICE_ABI_VERSION)
+		return sluice_errf(err, errlen, -EPROTO,
+				   "%s region has ABI version %u, this build speaks %u: restart "
+				   "sluiced and sluice-dp from the same release",
+				   what, have_version, SLUICE_ABI_VERSION);
+	return 0;
+}
+
 int sluice_config_validate(const void *mem, size_t size, char *err, size_t errlen)
 {
 	const struct sluice_config_header *h = mem;
+	int rc = validate_identity("config", mem, size, sizeof(*h), SLUICE_CONFIG_MAGIC, err,
+				   errlen);
 
-	if (size < sizeof(*h))
-		return fail(err, errlen, -EPROTO,
-			    "config region is %zu bytes, smaller than its header (%zu)", size,
-			    sizeof(*h));
-	if (h->magic != SLUICE_CONFIG_MAGIC)
-		return fail(err, errlen, -EPROTO,
-			    "config region has magic 0x%016llx, expected 0x%016llx: not a sluice "
-			    "config region",
-			    (unsigned long long)h->magic, (unsigned long long)SLUICE_CONFIG_MAGIC);
-	if (h->abi_version != SLUICE_ABI_VERSION)
-		return fail(err, errlen, -EPROTO,
-			    "config region has ABI version %u, this build speaks %u: restart "
-			    "sluiced and sluice-dp from the same release",
-			    h->abi_version, SLUICE_ABI_VERSION);
+	if (rc < 0)
+		return rc;
 	if (h->header_size != sizeof(*h) || h->snapshot_size != sizeof(struct sluice_snapshot) ||
 	    h->max_vips != SLUICE_MAX_VIPS || h->max_backends != SLUICE_MAX_BACKENDS ||
 	    h->table_pool_slots != SLUICE_TABLE_POOL_SLOTS ||
 	    h->vip_index_size != SLUICE_VIP_INDEX_SIZE)
-		return fail(err, errlen, -EPROTO,
+		return sluice_errf(err, errlen, -EPROTO,
 			    "config region sizes differ from this build (header %u/%zu, snapshot "
 			    "%llu/%zu bytes): built with other limits",
 			    h->header_size, sizeof(*h), (unsigned long long)h->snapshot_size,
 			    sizeof(struct sluice_snapshot));
 	if (h->region_size != size || size != config_region_size())
-		return fail(err, errlen, -EPROTO,
+		return sluice_errf(err, errlen, -EPROTO,
 			    "config region is %zu bytes, its header says %llu, expected %zu", size,
 			    (unsigned long long)h->region_size, config_region_size());
 	for (unsigned int i = 0; i < 2; i++)
 		if (h->snapshot_offset[i] != config_snapshot_offset(i))
-			return fail(err, errlen, -EPROTO,
+			return sluice_errf(err, errlen, -EPROTO,
 				    "config region snapshot %u at offset %llu, expected %zu", i,
 				    (unsigned long long)h->snapshot_offset[i],
 				    config_snapshot_offset(i));
@@ -120,31 +123,21 @@ int sluice_config_validate(const void *mem, size_t size, char *err, size_t errle
 int sluice_status_validate(const void *mem, size_t size, char *err, size_t errlen)
 {
 	const struct sluice_status_header *h = mem;
+	int rc = validate_identity("status", mem, size, sizeof(*h), SLUICE_STATUS_MAGIC, err,
+				   errlen);
 
-	if (size < sizeof(*h))
-		return fail(err, errlen, -EPROTO,
-			    "status region is %zu bytes, smaller than its header (%zu)", size,
-			    sizeof(*h));
-	if (h->magic != SLUICE_STATUS_MAGIC)
-		return fail(err, errlen, -EPROTO,
-			    "status region has magic 0x%016llx, expected 0x%016llx: not a sluice "
-			    "status region",
-			    (unsigned long long)h->magic, (unsigned long long)SLUICE_STATUS_MAGIC);
-	if (h->abi_version != SLUICE_ABI_VERSION)
-		return fail(err, errlen, -EPROTO,
-			    "status region has ABI version %u, this build speaks %u: restart "
-			    "sluiced and sluice-dp from the same release",
-			    h->abi_version, SLUICE_ABI_VERSION);
+	if (rc < 0)
+		return rc;
 	if (h->header_size != sizeof(*h) ||
 	    h->lcore_status_size != sizeof(struct sluice_lcore_status) ||
 	    h->max_lcores != SLUICE_MAX_LCORES || h->lcores_offset != sizeof(*h))
-		return fail(err, errlen, -EPROTO,
+		return sluice_errf(err, errlen, -EPROTO,
 			    "status region sizes differ from this build: built with other limits");
 	if (h->n_lcores > SLUICE_MAX_LCORES)
-		return fail(err, errlen, -EPROTO, "status region claims %u lcores, at most %u",
+		return sluice_errf(err, errlen, -EPROTO, "status region claims %u lcores, at most %u",
 			    h->n_lcores, SLUICE_MAX_LCORES);
 	if (h->region_size != size || size != status_region_size())
-		return fail(err, errlen, -EPROTO,
+		return sluice_errf(err, errlen, -EPROTO,
 			    "status region is %zu bytes, its header says %llu, expected %zu", size,
 			    (unsigned long long)h->region_size, status_region_size());
 	return 0;
@@ -158,23 +151,23 @@ static int map_existing(const char *name, bool writable, void **mem, size_t *siz
 	int fd = shm_open(name, writable ? O_RDWR : O_RDONLY, 0);
 
 	if (fd < 0)
-		return fail(err, errlen, -errno, "cannot open shared memory %s: %s", name,
+		return sluice_errf(err, errlen, -errno, "cannot open shared memory %s: %s", name,
 			    strerror(errno));
 	if (fstat(fd, &sb) < 0) {
 		int rc = -errno;
 
 		close(fd);
-		return fail(err, errlen, rc, "cannot stat %s: %s", name, strerror(-rc));
+		return sluice_errf(err, errlen, rc, "cannot stat %s: %s", name, strerror(-rc));
 	}
 	if (sb.st_size <= 0) {
 		close(fd);
-		return fail(err, errlen, -EPROTO, "shared memory %s is empty", name);
+		return sluice_errf(err, errlen, -EPROTO, "shared memory %s is empty", name);
 	}
 	*size = (size_t)sb.st_size;
 	*mem = mmap(NULL, *size, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
 	close(fd);
 	if (*mem == MAP_FAILED)
-		return fail(err, errlen, -errno, "cannot map %s: %s", name, strerror(errno));
+		return sluice_errf(err, errlen, -errno, "cannot map %s: %s", name, strerror(errno));
 	return 0;
 }
 
@@ -183,21 +176,21 @@ static int map_new(const char *name, size_t size, void **mem, char *err, size_t 
 	int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
 
 	if (fd < 0)
-		return fail(err, errlen, -errno, "cannot create shared memory %s: %s", name,
+		return sluice_errf(err, errlen, -errno, "cannot create shared memory %s: %s", name,
 			    strerror(errno));
 	if (ftruncate(fd, (off_t)size) < 0) {
 		int rc = -errno;
 
 		close(fd);
 		shm_unlink(name);
-		return fail(err, errlen, rc, "cannot size %s to %zu bytes: %s", name, size,
+		return sluice_errf(err, errlen, rc, "cannot size %s to %zu bytes: %s", name, size,
 			    strerror(-rc));
 	}
 	*mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
 	if (*mem == MAP_FAILED) {
 		shm_unlink(name);
-		return fail(err, errlen, -errno, "cannot map %s: %s", name, strerror(errno));
+		return sluice_errf(err, errlen, -errno, "cannot map %s: %s", name, strerror(errno));
 	}
 	return 0;
 }
@@ -222,7 +215,7 @@ static int config_attach_mode(const char *instance, bool writable, struct sluice
 
 	memset(cfg, 0, sizeof(*cfg));
 	if (sluice_shm_name(instance, "config", name, sizeof(name)) < 0)
-		return fail(err, errlen, -EINVAL,
+		return sluice_errf(err, errlen, -EINVAL,
 			    "invalid instance name \"%s\": 1-32 characters of A-Z a-z 0-9 _ . -",
 			    instance ? instance : "");
 	rc = map_existing(name, writable, &mem, &size, err, errlen);
@@ -317,11 +310,11 @@ int sluice_status_create(const char *instance, unsigned int n_lcores,
 
 	memset(st, 0, sizeof(*st));
 	if (sluice_shm_name(instance, "status", name, sizeof(name)) < 0)
-		return fail(err, errlen, -EINVAL,
+		return sluice_errf(err, errlen, -EINVAL,
 			    "invalid instance name \"%s\": 1-32 characters of A-Z a-z 0-9 _ . -",
 			    instance ? instance : "");
 	if (n_lcores == 0 || n_lcores > SLUICE_MAX_LCORES)
-		return fail(err, errlen, -EINVAL, "%u lcores: this build supports 1 to %u",
+		return sluice_errf(err, errlen, -EINVAL, "%u lcores: this build supports 1 to %u",
 			    n_lcores, SLUICE_MAX_LCORES);
 	/* A new data plane starts with fresh counters; sluiced re-attaches. */
 	shm_unlink(name);
@@ -355,7 +348,7 @@ int sluice_status_attach(const char *instance, struct sluice_status_region *st, 
 
 	memset(st, 0, sizeof(*st));
 	if (sluice_shm_name(instance, "status", name, sizeof(name)) < 0)
-		return fail(err, errlen, -EINVAL,
+		return sluice_errf(err, errlen, -EINVAL,
 			    "invalid instance name \"%s\": 1-32 characters of A-Z a-z 0-9 _ . -",
 			    instance ? instance : "");
 	rc = map_existing(name, false, &mem, &size, err, errlen);

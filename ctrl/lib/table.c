@@ -2,7 +2,6 @@
 /* Lookup-table compilers: Maglev (weighted), consistent-hash ring, modulo.
  * See table.h for the contract and docs/tables.md for the measurements. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,27 +9,13 @@
 
 #include "sluice/shm.h"
 #include "table.h"
+#include "errmsg.h"
 
 /* Seeds of the two Maglev permutation hashes and of ring points, mixed with
  * the table seed so that different seeds give unrelated tables. */
 #define MAGLEV_OFFSET_SEED 0x6d61676c65764f46ULL
 #define MAGLEV_SKIP_SEED 0x6d61676c65765348ULL
 #define RING_POINT_SEED 0x72696e67706f696eULL
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 int sluice_is_prime(__u32 m)
 {
@@ -384,34 +369,34 @@ static int validate(const struct sluice_table_params *p, const struct sluice_tab
 		    size_t n, const __u16 *table, char *err, size_t errlen)
 {
 	if (!p || !table || (n && !b))
-		return fail(err, errlen, -EINVAL, "missing parameters, backends or table");
+		return sluice_errf(err, errlen, -EINVAL, "missing parameters, backends or table");
 	if ((unsigned int)p->algo > SLUICE_ALGO_MODULO)
-		return fail(err, errlen, -EINVAL, "unknown table algorithm %d", (int)p->algo);
+		return sluice_errf(err, errlen, -EINVAL, "unknown table algorithm %d", (int)p->algo);
 	if (p->m > SLUICE_TABLE_MAX_M)
-		return fail(err, errlen, -EINVAL, "table size M=%u is larger than the maximum %u",
+		return sluice_errf(err, errlen, -EINVAL, "table size M=%u is larger than the maximum %u",
 			    p->m, SLUICE_TABLE_MAX_M);
 	if (!sluice_is_prime(p->m))
-		return fail(err, errlen, -EINVAL, "table size M=%u is not prime", p->m);
+		return sluice_errf(err, errlen, -EINVAL, "table size M=%u is not prime", p->m);
 	if (n == 0)
-		return fail(err, errlen, -EINVAL, "empty backend set");
+		return sluice_errf(err, errlen, -EINVAL, "empty backend set");
 	if (n > SLUICE_MAX_BACKENDS_PER_VIP)
-		return fail(err, errlen, -EINVAL, "%zu backends: at most %u per VIP", n,
+		return sluice_errf(err, errlen, -EINVAL, "%zu backends: at most %u per VIP", n,
 			    SLUICE_MAX_BACKENDS_PER_VIP);
 	if ((__u64)p->m < (__u64)SLUICE_TABLE_MIN_SLOTS_PER_BACKEND * n)
-		return fail(err, errlen, -EINVAL,
+		return sluice_errf(err, errlen, -EINVAL,
 			    "table size M=%u is too small for %zu backends (need M >= %u * N)",
 			    p->m, n, SLUICE_TABLE_MIN_SLOTS_PER_BACKEND);
 	if (p->algo == SLUICE_ALGO_RING && (p->ring_k == 0 || p->ring_k > SLUICE_RING_MAX_K))
-		return fail(err, errlen, -EINVAL, "ring k=%u out of range 1..%u", p->ring_k,
+		return sluice_errf(err, errlen, -EINVAL, "ring k=%u out of range 1..%u", p->ring_k,
 			    SLUICE_RING_MAX_K);
 	for (size_t i = 0; i < n; i++) {
 		if (!addr_valid(&b[i].addr))
-			return fail(err, errlen, -EINVAL, "backend %zu has an invalid address", i);
+			return sluice_errf(err, errlen, -EINVAL, "backend %zu has an invalid address", i);
 		if (b[i].weight > SLUICE_WEIGHT_MAX) {
 			char a[48];
 
 			addr_format(&b[i].addr, a, sizeof(a));
-			return fail(err, errlen, -EINVAL, "backend %s has weight %u, range 0..%u",
+			return sluice_errf(err, errlen, -EINVAL, "backend %s has weight %u, range 0..%u",
 				    a, b[i].weight, SLUICE_WEIGHT_MAX);
 		}
 	}
@@ -431,20 +416,20 @@ int sluice_table_build(const struct sluice_table_params *params,
 	order = malloc(n * sizeof(*order));
 	if (!order || sort_indexes(backends, order, n) < 0) {
 		free(order);
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return sluice_errf(err, errlen, -ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0 && addr_cmp(backends, order[i - 1], order[i]) == 0) {
 			char a[48];
 
 			addr_format(&backends[order[i]].addr, a, sizeof(a));
-			rc = fail(err, errlen, -EINVAL, "duplicate backend %s", a);
+			rc = sluice_errf(err, errlen, -EINVAL, "duplicate backend %s", a);
 			goto out;
 		}
 		any |= backends[i].weight != 0;
 	}
 	if (!any) {
-		rc = fail(err, errlen, -ENODATA, "no backend has a weight above 0");
+		rc = sluice_errf(err, errlen, -ENODATA, "no backend has a weight above 0");
 		goto out;
 	}
 	switch (params->algo) {
@@ -459,7 +444,7 @@ int sluice_table_build(const struct sluice_table_params *params,
 		break;
 	}
 	if (rc < 0) {
-		fail(err, errlen, rc, "out of memory");
+		sluice_errf(err, errlen, rc, "out of memory");
 		goto out;
 	}
 	if (sorted)
