@@ -73,8 +73,8 @@ struct sluice_global_cfg {
 	struct sluice_addr src_v6;	/* outer source address of IPv6 encapsulation */
 	__u8 nexthop_mac[6];		/* destination MAC of encapsulated packets */
 	__be16 gue_port;		/* outer UDP destination port of GUE */
-	__u16 mtu;			/* egress MTU (IP bytes) */
-	__u8 pad[6];
+	__u16 mtu;			/* egress MTU (IP bytes, host order) */
+	__u8 lb_mac[6];			/* source MAC of what sluice sends */
 };
 
 /* One VIP; vips[id] in a snapshot, id stable while the VIP exists. */
