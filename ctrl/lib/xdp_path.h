@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The XDP data path as sluiced drives it: load the XDP program, pin its
+ * maps under /sys/fs/bpf/sluice/<instance>/, attach it to an interface
+ * (native mode, generic where native is refused), publish snapshots into
+ * its maps (each VIP's table swapped whole), read its counters, detach.
+ *
+ * The XDP path consumes the same struct sluice_snapshot that sluiced
+ * publishes to shared memory, so both data paths always get the same
+ * configuration from one build step.
+ */
+#ifndef SLUICE_XDP_PATH_H
+#define SLUICE_XDP_PATH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sluice/shm.h"
+
+struct sluice_xdp_path;
+
+enum sluice_xdp_mode {
+	SLUICE_XDP_DETACHED = 0,
+	SLUICE_XDP_NATIVE = 1,	/* driver mode */
+	SLUICE_XDP_GENERIC = 2, /* skb mode: slower, works on every device */
+};
+
+/* Load the program and create (or reuse pinned) maps for instance; does
+ * not attach. -ENOTSUP when this build has no XDP path. */
+int sluice_xdp_path_open(const char *instance, struct sluice_xdp_path **out, char *err,
+			 size_t errlen);
+
+/* Attach to ifname: native mode first, generic when native is refused. */
+int sluice_xdp_path_attach(struct sluice_xdp_path *xp, const char *ifname, char *err,
+			   size_t errlen);
+enum sluice_xdp_mode sluice_xdp_path_mode(const struct sluice_xdp_path *xp);
+const char *sluice_xdp_mode_name(enum sluice_xdp_mode mode);
+
+/* Make snap the XDP path's configuration. Each VIP's table is written into
+ * a fresh inner map and swapped in whole; a packet sees the old table or the
+ * new one, never a mix. */
+int sluice_xdp_path_publish(struct sluice_xdp_path *xp, const struct sluice_snapshot *snap,
+			    char *err, size_t errlen);
+
+/* Sum the program's per-CPU counters into out (same layout as one lcore of
+ * the shared-memory status region). */
+int sluice_xdp_path_read_counters(struct sluice_xdp_path *xp, struct sluice_lcore_status *out,
+				  char *err, size_t errlen);
+
+/* Detach (unless keep_attached) and free. Accepts NULL. */
+void sluice_xdp_path_close(struct sluice_xdp_path *xp, bool keep_attached);
+
+#endif /* SLUICE_XDP_PATH_H */
