@@ -28,6 +28,8 @@
 #include <stddef.h>
 
 #include "addr.h"
+#include "consts.h"
+#include "model.h"
 
 #define SLUICE_CONFIG_MAGIC 0x4746434543495553ULL /* "SUICECFG" little-endian */
 #define SLUICE_STATUS_MAGIC 0x5453544543495553ULL /* "SUICETST" little-endian */
@@ -44,68 +46,6 @@
 
 #define SLUICE_CACHE_LINE 64
 #define SLUICE_ALIGNED __attribute__((aligned(SLUICE_CACHE_LINE)))
-
-/* Forwarding mode of a VIP. */
-enum sluice_fwd_mode {
-	SLUICE_FWD_IPIP = 1,  /* IPv4-in-IPv4 or IPv6-in-IPv6 */
-	SLUICE_FWD_GUE = 2,   /* outer UDP, source port from the flow hash */
-	SLUICE_FWD_L2DSR = 3, /* rewrite the destination MAC only */
-};
-
-/* State of a backend inside a VIP's set. */
-enum sluice_backend_state {
-	SLUICE_BACKEND_ABSENT = 0,   /* unused entry */
-	SLUICE_BACKEND_ACTIVE = 1,   /* new and established flows */
-	SLUICE_BACKEND_DRAINING = 2, /* established flows only (no slots) */
-	SLUICE_BACKEND_DISABLED = 3, /* operator took it out: flows re-picked */
-	SLUICE_BACKEND_DOWN = 4,     /* health checks failed: flows re-picked */
-};
-
-/* True when an established flow may stay on a backend in this state. */
-static inline bool sluice_backend_keeps_flows(__u8 state)
-{
-	return state == SLUICE_BACKEND_ACTIVE || state == SLUICE_BACKEND_DRAINING;
-}
-
-/* Settings that are not per VIP. */
-struct sluice_global_cfg {
-	struct sluice_addr src_v4;	/* outer source address of IPv4 encapsulation */
-	struct sluice_addr src_v6;	/* outer source address of IPv6 encapsulation */
-	__u8 nexthop_mac[6];		/* destination MAC of encapsulated packets */
-	__be16 gue_port;		/* outer UDP destination port of GUE */
-	__u16 mtu;			/* egress MTU (IP bytes, host order) */
-	__u8 lb_mac[6];			/* source MAC of what sluice sends */
-};
-
-/* One VIP; vips[id] in a snapshot, id stable while the VIP exists. */
-struct sluice_vip {
-	struct sluice_addr addr;	/* the virtual address */
-	__be16 port;			/* 0 = every port of proto (wildcard) */
-	__u8 proto;			/* IPPROTO_TCP or IPPROTO_UDP */
-	__u8 mode;			/* enum sluice_fwd_mode */
-	__u16 id;			/* index in vips[] and in the status counters */
-	__u8 in_use;			/* 0: this id is free */
-	__u8 pad0;
-	__u32 table_size;		/* M (prime); 0: no usable backend, drop */
-	__u32 table_offset;		/* first slot of the table in tables[] */
-	__u32 backend_first;		/* backends[first .. first+count) are this VIP's */
-	__u32 backend_count;		/* sorted by address: table values index them */
-	__u32 pad1;
-	__u64 hash_seed;		/* seed of the flow hash for this VIP */
-	__u64 reserved;
-};
-
-/* One backend of one VIP. */
-struct sluice_backend {
-	struct sluice_addr addr;	/* where packets go (outer destination) */
-	__u8 mac[6];			/* destination MAC for L2 DSR */
-	__u8 state;			/* enum sluice_backend_state */
-	__u8 pad0;
-	__u16 id;			/* stable across snapshots; < SLUICE_MAX_BACKENDS */
-	__u16 vip_id;			/* the VIP whose set holds it */
-	__u32 weight;			/* configured weight (0 = no new flows) */
-	__u32 pad1;
-};
 
 /* Entry of the VIP index: (addr, port, proto) -> vip id. */
 struct sluice_vip_index_entry {
@@ -150,27 +90,6 @@ struct sluice_config_header {
 	__u64 generation SLUICE_ALIGNED; /* 0: nothing published; slot = gen & 1 */
 	__u64 writer_heartbeat_ns;	/* CLOCK_MONOTONIC of the writer's last tick */
 } SLUICE_ALIGNED;
-
-/* Why packets were dropped: one counter each, named for metrics. */
-#define SLUICE_DROP_REASONS(X)                                                   \
-	X(NO_CONFIG, "no_config")	    /* nothing published yet */          \
-	X(NOT_VIP, "not_vip")		    /* no VIP matches */                 \
-	X(NO_BACKEND, "no_backend")	    /* VIP has no usable backend */      \
-	X(MALFORMED, "malformed")	    /* header fields out of range */     \
-	X(TRUNCATED, "truncated")	    /* packet shorter than its headers */ \
-	X(UNKNOWN_L3, "unknown_l3")	    /* EtherType not IPv4/IPv6/ARP */    \
-	X(UNKNOWN_L4, "unknown_l4")	    /* VIP traffic not TCP/UDP/ICMP */   \
-	X(TTL_EXPIRED, "ttl_expired")	    /* TTL or hop limit 0 */             \
-	X(TOO_BIG, "too_big")		    /* over MTU after encapsulation */   \
-	X(NO_MBUF, "no_mbuf")		    /* buffer pool empty */              \
-	X(TX_FULL, "tx_full")		    /* TX queue refused the packet */
-
-enum sluice_drop_reason {
-#define SLUICE_X_ENUM(name, str) SLUICE_DROP_##name,
-	SLUICE_DROP_REASONS(SLUICE_X_ENUM)
-#undef SLUICE_X_ENUM
-	SLUICE_DROP_MAX
-};
 
 /* Per-lcore counters, one writer (the lcore). Named, in metric units. */
 #define SLUICE_LCORE_COUNTERS(X)                                                 \
@@ -223,9 +142,6 @@ struct sluice_status_header {
 	__u32 pad;
 } SLUICE_ALIGNED;
 
-_Static_assert(sizeof(struct sluice_global_cfg) == 56, "ABI: global cfg");
-_Static_assert(sizeof(struct sluice_vip) == 64, "ABI: one VIP is one cache line");
-_Static_assert(sizeof(struct sluice_backend) == 40, "ABI: backend");
 _Static_assert(sizeof(struct sluice_vip_index_entry) == 28, "ABI: VIP index entry");
 _Static_assert(sizeof(struct sluice_config_header) == 192, "ABI: config header");
 _Static_assert(sizeof(struct sluice_status_header) == 64, "ABI: status header");

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Enumerations shared by every part: forwarding modes, backend states and
+ * drop reasons. Compiles for user space and for BPF.
+ */
+#ifndef SLUICE_CONSTS_H
+#define SLUICE_CONSTS_H
+
+/* Forwarding mode of a VIP. */
+enum sluice_fwd_mode {
+	SLUICE_FWD_IPIP = 1,  /* IPv4-in-IPv4 or IPv6-in-IPv6 */
+	SLUICE_FWD_GUE = 2,   /* outer UDP, source port from the flow hash */
+	SLUICE_FWD_L2DSR = 3, /* rewrite the destination MAC only */
+};
+
+/* State of a backend inside a VIP's set. */
+enum sluice_backend_state {
+	SLUICE_BACKEND_ABSENT = 0,   /* unused entry */
+	SLUICE_BACKEND_ACTIVE = 1,   /* new and established flows */
+	SLUICE_BACKEND_DRAINING = 2, /* established flows only (no slots) */
+	SLUICE_BACKEND_DISABLED = 3, /* operator took it out: flows re-picked */
+	SLUICE_BACKEND_DOWN = 4,     /* health checks failed: flows re-picked */
+};
+
+/* Why packets were dropped: one counter each, named for metrics. */
+#define SLUICE_DROP_REASONS(X)                                                   \
+	X(NO_CONFIG, "no_config")	    /* nothing published yet */          \
+	X(NOT_VIP, "not_vip")		    /* no VIP matches */                 \
+	X(NO_BACKEND, "no_backend")	    /* VIP has no usable backend */      \
+	X(MALFORMED, "malformed")	    /* header fields out of range */     \
+	X(TRUNCATED, "truncated")	    /* packet shorter than its headers */ \
+	X(IP_OPTIONS, "ip_options")	    /* IPv4 with options (IHL > 5) */    \
+	X(IPV6_EXT, "ipv6_ext")		    /* IPv6 extension other than fragment */ \
+	X(UNKNOWN_L3, "unknown_l3")	    /* EtherType not IPv4/IPv6/ARP */    \
+	X(UNKNOWN_L4, "unknown_l4")	    /* VIP traffic not TCP/UDP/ICMP */   \
+	X(TTL_EXPIRED, "ttl_expired")	    /* TTL or hop limit 0 */             \
+	X(TOO_BIG, "too_big")		    /* over MTU after encapsulation */   \
+	X(NO_MBUF, "no_mbuf")		    /* buffer pool empty */              \
+	X(TX_FULL, "tx_full")		    /* TX queue refused the packet */
+
+enum sluice_drop_reason {
+#define SLUICE_X_ENUM(name, str) SLUICE_DROP_##name,
+	SLUICE_DROP_REASONS(SLUICE_X_ENUM)
+#undef SLUICE_X_ENUM
+	SLUICE_DROP_MAX
+};
+
+#endif /* SLUICE_CONSTS_H */

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Building test frames byte by byte (independently of include/sluice's
+ * writers) and checking checksums the textbook way (RFC 1071, big-endian
+ * byte pairs), for the packet tests of both data paths. */
+#ifndef SLUICE_TEST_FRAMES_H
+#define SLUICE_TEST_FRAMES_H
+
+#include <stdint.h>
+#include <string.h>
+
+struct frame {
+	uint8_t b[2048];
+	size_t len;
+};
+
+static const uint8_t fr_client_mac[6] = {0x02, 0, 0, 0, 0, 0x01};
+static const uint8_t fr_lb_mac[6] = {0x02, 0, 0, 0, 0, 0x02};
+
+static inline void fr_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline uint16_t fr_get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t fr_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* RFC 1071 over bytes; 0 when a buffer with its checksum in place is valid. */
+static inline uint16_t fr_csum(const uint8_t *p, size_t len, uint32_t sum)
+{
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static inline uint16_t fr_csum6(const uint8_t *ip6, const uint8_t *l4, size_t len, uint8_t proto)
+{
+	uint32_t sum = 0;
+
+	for (int i = 8; i < 40; i += 2)
+		sum += (uint32_t)(ip6[i] << 8 | ip6[i + 1]);
+	sum += (uint32_t)len + proto;
+	return fr_csum(l4, len, sum);
+}
+
+/* Ethernet (+ optional VLAN tag) header; returns the L3 offset. */
+static inline size_t fr_eth(struct frame *f, uint16_t proto, int vlan)
+{
+	memcpy(f->b, fr_lb_mac, 6);
+	memcpy(f->b + 6, fr_client_mac, 6);
+	if (vlan) {
+		fr_put16(f->b + 12, 0x8100);
+		fr_put16(f->b + 14, (uint16_t)vlan);
+		fr_put16(f->b + 16, proto);
+		return 18;
+	}
+	fr_put16(f->b + 12, proto);
+	return 14;
+}
+
+/* IPv4 TCP/UDP frame with payload bytes of 0xab. */
+static inline void fr_ipv4(struct frame *f, int vlan, uint8_t proto, const uint8_t src[4],
+			   const uint8_t dst[4], uint16_t sport, uint16_t dport, uint8_t tcp_flags,
+			   size_t payload, uint16_t frag)
+{
+	size_t l3 = fr_eth(f, 0x0800, vlan), l4len = proto == 6 ? 20 : 8;
+	uint8_t *ip = f->b + l3, *l4 = ip + 20;
+
+	memset(ip, 0, 20 + l4len + payload);
+	ip[0] = 0x45;
+	ip[1] = 0x10;
+	fr_put16(ip + 2, (uint16_t)(20 + l4len + payload));
+	fr_put16(ip + 4, 0x1234);
+	fr_put16(ip + 6, frag);
+	ip[8] = 61;
+	ip[9] = proto;
+	memcpy(ip + 12, src, 4);
+	memcpy(ip + 16, dst, 4);
+	fr_put16(ip + 10, fr_csum(ip, 20, 0));
+	fr_put16(l4, sport);
+	fr_put16(l4 + 2, dport);
+	if (proto == 6) {
+		l4[12] = 0x50;
+		l4[13] = tcp_flags;
+	} else {
+		fr_put16(l4 + 4, (uint16_t)(8 + payload));
+	}
+	memset(l4 + l4len, 0xab, payload);
+	f->len = l3 + 20 + l4len + payload;
+}
+
+static inline void fr_ipv6(struct frame *f, int vlan, uint8_t proto, const uint8_t src[16],
+			   const uint8_t dst[16], uint16_t sport, uint16_t dport, uint8_t tcp_flags,
+			   size_t payload)
+{
+	size_t l3 = fr_eth(f, 0x86DD, vlan), l4len = proto == 6 ? 20 : 8;
+	uint8_t *ip = f->b + l3, *l4 = ip + 40;
+
+	memset(ip, 0, 40 + l4len + payload);
+	ip[0] = 0x60 | 0x2;   /* traffic class 0x2a */
+	ip[1] = 0xa0 | 0x1;   /* flow label 0x1beef */
+	fr_put16(ip + 2, 0xbeef);
+	fr_put16(ip + 4, (uint16_t)(l4len + payload));
+	ip[6] = proto;
+	ip[7] = 60;
+	memcpy(ip + 8, src, 16);
+	memcpy(ip + 24, dst, 16);
+	fr_put16(l4, sport);
+	fr_put16(l4 + 2, dport);
+	if (proto == 6) {
+		l4[12] = 0x50;
+		l4[13] = tcp_flags;
+	} else {
+		fr_put16(l4 + 4, (uint16_t)(8 + payload));
+	}
+	memset(l4 + l4len, 0xab, payload);
+	f->len = l3 + 40 + l4len + payload;
+}
+
+#endif
