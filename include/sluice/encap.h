@@ -113,7 +113,8 @@ static SLUICE_INLINE void sluice_write_ipv6(struct sluice_ipv6hdr *ip, __u8 tcla
 					    __u16 payload_len, __u8 nexthdr, const __u8 *saddr,
 					    const __u8 *daddr)
 {
-	ip->ver_tc_flow = sluice_htonl(6u << 28 | (__u32)tclass << 20 | (flow & 0xFFFFF));
+	ip->ver_tc_flow[0] = sluice_htons(6u << 12 | (__u32)tclass << 4 | ((flow >> 16) & 0xF));
+	ip->ver_tc_flow[1] = sluice_htons(flow & 0xFFFF);
 	ip->payload_len = sluice_htons(payload_len);
 	ip->nexthdr = nexthdr;
 	ip->hop_limit = SLUICE_OUTER_TTL;
@@ -248,7 +249,8 @@ static SLUICE_INLINE int sluice_too_big_write(__u8 *data, const __u8 *data_end,
 		ic->type = SLUICE_ICMPV6_PKT_TOOBIG;
 		ic->code = 0;
 		ic->check = 0;
-		ic->data = sluice_htonl(mtu < SLUICE_IPV6_MIN_MTU ? SLUICE_IPV6_MIN_MTU : mtu);
+		ic->data[0] = 0; /* the MTU is 32 bits; ours fits in the low 16 */
+		ic->data[1] = sluice_htons(mtu < SLUICE_IPV6_MIN_MTU ? SLUICE_IPV6_MIN_MTU : mtu);
 		__builtin_memcpy(q, quote, SLUICE_QUOTE_V6);
 		/* Pseudo-header: addresses, upper-layer length, next header. */
 		sum = sluice_csum_add(ip->saddr, 32, 0);
@@ -270,7 +272,8 @@ static SLUICE_INLINE int sluice_too_big_write(__u8 *data, const __u8 *data_end,
 		ic->type = SLUICE_ICMP_DEST_UNREACH;
 		ic->code = SLUICE_ICMP_FRAG_NEEDED;
 		ic->check = 0;
-		ic->data = sluice_htonl(mtu);
+		ic->data[0] = 0;
+		ic->data[1] = sluice_htons(mtu);
 		__builtin_memcpy(q, quote, SLUICE_QUOTE_V4);
 		ic->check = sluice_csum_fold(sluice_csum_add(ic, 8 + SLUICE_QUOTE_V4, 0));
 	}

@@ -59,7 +59,10 @@
 #define sluice_htonl(x) ((__be32)__builtin_bswap32((__u32)(x)))
 #define sluice_ntohl(x) ((__u32)__builtin_bswap32((__u32)(x)))
 
-/* ---- wire formats ---- */
+/* ---- wire formats ----
+ * No member is wider than 16 bits: headers follow a 14-byte Ethernet header,
+ * so they sit at 2-byte aligned addresses in every receive buffer, and
+ * wider members would be misaligned accesses. */
 
 struct sluice_ethhdr {
 	__u8 dst[6];
@@ -86,7 +89,7 @@ struct sluice_ipv4hdr {
 };
 
 struct sluice_ipv6hdr {
-	__be32 ver_tc_flow;
+	__be16 ver_tc_flow[2]; /* version 4 bits, class 8, flow label 20 */
 	__be16 payload_len;
 	__u8 nexthdr;
 	__u8 hop_limit;
@@ -98,14 +101,14 @@ struct sluice_ipv6_fraghdr {
 	__u8 nexthdr;
 	__u8 reserved;
 	__be16 frag_off; /* offset << 3 | M */
-	__be32 id;
+	__be16 id[2];
 };
 
 /* The first 8 bytes of TCP and UDP: ports, then what an ICMP error quotes. */
 struct sluice_l4hdr {
 	__be16 sport;
 	__be16 dport;
-	__be32 word1; /* TCP sequence number; UDP length and checksum */
+	__be16 word1[2]; /* TCP sequence number; UDP length and checksum */
 };
 
 struct sluice_udphdr {
@@ -119,7 +122,7 @@ struct sluice_icmphdr {
 	__u8 type;
 	__u8 code;
 	__u16 check;
-	__be32 data; /* frag-needed: unused(16) mtu(16); PTB: mtu(32) */
+	__be16 data[2]; /* frag-needed: unused, mtu; PTB: mtu (32 bits) */
 };
 
 struct sluice_arphdr {
@@ -138,6 +141,9 @@ _Static_assert(sizeof(struct sluice_ethhdr) == 14, "wire format");
 _Static_assert(sizeof(struct sluice_ipv4hdr) == 20, "wire format");
 _Static_assert(sizeof(struct sluice_ipv6hdr) == 40, "wire format");
 _Static_assert(sizeof(struct sluice_arphdr) == 28, "wire format");
+_Static_assert(_Alignof(struct sluice_ipv6hdr) == 2 && _Alignof(struct sluice_l4hdr) == 2 &&
+		       _Alignof(struct sluice_icmphdr) == 2 && _Alignof(struct sluice_ipv4hdr) == 2,
+	       "headers at 2-byte aligned offsets");
 
 /* ---- the parse result ---- */
 
@@ -265,7 +271,7 @@ static SLUICE_INLINE int sluice_parse_icmp6_err(const __u8 *ic, const __u8 *data
 
 	if ((const __u8 *)(q + 1) > data_end)
 		return sluice_pkt_drop(p, SLUICE_DROP_TRUNCATED);
-	if ((sluice_ntohl(in->ver_tc_flow) >> 28) != 6)
+	if ((sluice_ntohs(in->ver_tc_flow[0]) >> 12) != 6)
 		return sluice_pkt_other(p, SLUICE_DROP_MALFORMED);
 	if (in->nexthdr != SLUICE_IPPROTO_TCP && in->nexthdr != SLUICE_IPPROTO_UDP)
 		return sluice_pkt_other(p, SLUICE_DROP_UNKNOWN_L4);
@@ -348,14 +354,14 @@ static SLUICE_INLINE int sluice_parse_ipv6(const __u8 *l3, const __u8 *data_end,
 
 	if ((const __u8 *)(ip + 1) > data_end)
 		return sluice_pkt_drop(p, SLUICE_DROP_TRUNCATED);
-	if ((sluice_ntohl(ip->ver_tc_flow) >> 28) != 6)
+	if ((sluice_ntohs(ip->ver_tc_flow[0]) >> 12) != 6)
 		return sluice_pkt_drop(p, SLUICE_DROP_MALFORMED);
 	plen = sluice_ntohs(ip->payload_len);
 	if ((long)plen + 40 > data_end - l3)
 		return sluice_pkt_drop(p, SLUICE_DROP_TRUNCATED);
 	p->family = SLUICE_FAMILY_V6;
 	p->l3_len = plen + 40;
-	p->tos = (__u8)(sluice_ntohl(ip->ver_tc_flow) >> 20);
+	p->tos = (__u8)(sluice_ntohs(ip->ver_tc_flow[0]) >> 4);
 	p->ttl = ip->hop_limit;
 	p->ip_df = 1;
 	sluice_addr_set(&p->vip, SLUICE_FAMILY_V6, ip->daddr);
