@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
 	build-essential meson ninja-build pkg-config git
 	clang llvm lld libbpf-dev bpftool linux-libc-dev
-	libdpdk-dev dpdk
+	libdpdk-dev dpdk dpdk-dev
 	libxxhash-dev libcmocka-dev libjansson-dev libevent-dev
 	libsystemd-dev libmnl-dev libpcap-dev libnuma-dev
 	iproute2 tcpdump curl python3 gnuplot-nox scdoc valgrind
