@@ -76,6 +76,10 @@ static int validate_identity(const char *what, const void *mem, size_t size, siz
 				   size, hdr_size);
 	memcpy(&have_magic, mem, sizeof(have_magic));
 	memcpy(&have_version, (const char *)mem + 8, sizeof(have_version));
+	/* The creator sets the magic last: zero means "not finished yet". */
+	if (have_magic == 0)
+		return sluice_errf(err, errlen, -EAGAIN,
+				   "%s region is still being created; try again", what);
 	if (have_magic != magic)
 		return sluice_errf(err, errlen, -EPROTO,
 				   "%s region has magic 0x%016llx, expected 0x%016llx: not a "

@@ -246,7 +246,8 @@ static inline void sluice_lcore_heartbeat(struct sluice_lcore_status *st, __u64 
 int sluice_shm_name(const char *instance, const char *kind, char *out, size_t outlen);
 
 /* Validate a mapped config or status region: magic, ABI version, sizes,
- * offsets. Returns 0, or -EPROTO with a message in err. */
+ * offsets. Returns 0; -EAGAIN while its creator has not finished it (magic
+ * still 0: try again); or -EPROTO with a message in err. */
 int sluice_config_validate(const void *mem, size_t size, char *err, size_t errlen);
 int sluice_status_validate(const void *mem, size_t size, char *err, size_t errlen);
 
@@ -256,7 +257,7 @@ int sluice_status_validate(const void *mem, size_t size, char *err, size_t errle
 int sluice_config_create(const char *instance, struct sluice_config_region *cfg, char *err,
 			 size_t errlen);
 /* Reader (sluice-dp): attach read-only to an existing config region.
- * -ENOENT when it does not exist yet. */
+ * -ENOENT when it does not exist yet, -EAGAIN while it is being created. */
 int sluice_config_attach(const char *instance, struct sluice_config_region *cfg, char *err,
 			 size_t errlen);
 void sluice_config_close(struct sluice_config_region *cfg);

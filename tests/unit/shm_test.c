@@ -76,6 +76,9 @@ static void test_validate_refuses_foreign_headers(void **state)
 
 	memcpy(&h, cfg.hdr, sizeof(h));
 	expect_invalid(&h, 16, "smaller than its header");
+	h.magic = 0; /* a creator that has not finished */
+	assert_int_equal(sluice_config_validate(&h, sizeof(h), err, sizeof(err)), -EAGAIN);
+	assert_non_null(strstr(err, "being created"));
 	h.magic = 0x1122334455667788ULL;
 	expect_invalid(&h, sizeof(h), "magic 0x1122334455667788");
 	memcpy(&h, cfg.hdr, sizeof(h));
