@@ -9,7 +9,7 @@ PACKAGES=(
 	libdpdk-dev dpdk dpdk-dev
 	libxxhash-dev libcmocka-dev libjansson-dev libevent-dev
 	libsystemd-dev libmnl-dev libpcap-dev libnuma-dev
-	iproute2 tcpdump curl python3 gnuplot-nox scdoc valgrind
+	iproute2 iputils-ping ethtool tcpdump curl python3 gnuplot-nox scdoc valgrind
 )
 
 if [ "$(id -u)" -ne 0 ]; then
