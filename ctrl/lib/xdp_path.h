@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "sluice/shm.h"
+#include "xdp_abi.h" /* bpf/: struct sluice_xdp_counters */
 
 struct sluice_xdp_path;
 
@@ -47,7 +48,29 @@ int sluice_xdp_path_publish(struct sluice_xdp_path *xp, const struct sluice_snap
 int sluice_xdp_path_read_counters(struct sluice_xdp_path *xp, struct sluice_lcore_status *out,
 				  char *err, size_t errlen);
 
-/* Detach (unless keep_attached) and free. Accepts NULL. */
+/* Detach (unless keep_attached) and free. Accepts NULL. The maps stay
+ * pinned either way (see sluice_xdp_path_unpin). */
 void sluice_xdp_path_close(struct sluice_xdp_path *xp, bool keep_attached);
+
+/* ---- additions for logs, tools and tests ---- */
+
+/* Why the program runs in its mode, for logs: "native mode (driver)",
+ * "generic mode: the driver refused native mode (Operation not
+ * supported)", or "not attached". */
+const char *sluice_xdp_path_mode_reason(const struct sluice_xdp_path *xp);
+
+/* Counters only the XDP path has (LRU hits and misses, passes by reason,
+ * ...; bpf/xdp_abi.h), summed over CPUs. */
+int sluice_xdp_path_read_xdp_counters(struct sluice_xdp_path *xp, struct sluice_xdp_counters *out,
+				      char *err, size_t errlen);
+
+/* The loaded program (for BPF_PROG_TEST_RUN) and where its maps are
+ * pinned (/sys/fs/bpf/sluice/<instance>). */
+int sluice_xdp_path_prog_fd(const struct sluice_xdp_path *xp);
+const char *sluice_xdp_path_pin_dir(const struct sluice_xdp_path *xp);
+
+/* Remove an instance's pinned maps (forgets its flows and counters; a
+ * program still attached keeps working with the maps it holds). */
+int sluice_xdp_path_unpin(const char *instance, char *err, size_t errlen);
 
 #endif /* SLUICE_XDP_PATH_H */

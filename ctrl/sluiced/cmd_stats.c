@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* `stats`: traffic per VIP and backend, drops by reason, per lcore. */
+#include <string.h>
+
+#include "commands.h"
+#include "control.h"
+
+static const char *const drop_names[SLUICE_DROP_MAX] = {
+#define SLUICE_X_NAME(name, str) str,
+	SLUICE_DROP_REASONS(SLUICE_X_NAME)
+#undef SLUICE_X_NAME
+};
+
+static json_t *view_json(const struct counter_view *v)
+{
+	return json_pack("{s:I, s:I, s:f, s:f}", "packets", (json_int_t)v->packets, "bytes",
+			 (json_int_t)v->bytes, "pps", v->pps, "bps", v->bps);
+}
+
+static json_t *counters_json(const struct sluice_lcore_counters *c)
+{
+	json_t *o = json_object(), *drops = json_object();
+
+#define SLUICE_X_JSON(name) json_object_set_new(o, #name, json_integer((json_int_t)c->name));
+	SLUICE_LCORE_COUNTERS(SLUICE_X_JSON)
+#undef SLUICE_X_JSON
+	for (unsigned int r = 0; r < SLUICE_DROP_MAX; r++)
+		json_object_set_new(drops, drop_names[r], json_integer((json_int_t)c->drops[r]));
+	json_object_set_new(o, "drops", drops);
+	return o;
+}
+
+static json_t *lcores_json(const struct sluiced *d)
+{
+	const struct sluice_status_region *st = dpwatch_status(d->dw);
+	json_t *arr = json_array();
+	unsigned int n = st ? st->hdr->n_lcores : 0;
+	__u64 now = sluice_now_ns();
+
+	if (n > SLUICE_MAX_LCORES)
+		n = SLUICE_MAX_LCORES;
+	for (unsigned int i = 0; i < n; i++) {
+		const struct sluice_lcore_status *l = &st->lcores[i];
+		__u32 state = __atomic_load_n(&l->state, __ATOMIC_ACQUIRE);
+		__u64 hb = __atomic_load_n(&l->heartbeat_ns, __ATOMIC_RELAXED);
+		json_t *o;
+
+		if (state == SLUICE_LCORE_UNUSED)
+			continue;
+		o = json_pack("{s:i, s:i, s:s, s:f, s:I}", "index", (json_int_t)i, "lcore_id",
+			      (json_int_t)l->lcore_id, "state",
+			      state == SLUICE_LCORE_ONLINE ? "online" : "offline",
+			      "heartbeat_age_ms", hb >= now ? 0.0 : (double)(now - hb) / 1e6,
+			      "seen_generation",
+			      (json_int_t)__atomic_load_n(&l->seen_generation, __ATOMIC_ACQUIRE));
+		json_object_set_new(o, "counters", counters_json(&l->counters));
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+json_t *cmd_stats(struct sluiced *d, const json_t *req)
+{
+	const struct model_vip *only = NULL;
+	const struct sluice_lcore_status *xdp;
+	struct sluice_lcore_counters total;
+	struct dpwatch_info di;
+	struct counter_view cv;
+	json_t *resp = NULL, *vips, *dp;
+
+	if (json_object_get(req, "vip") && !(only = cmd_model_vip(d, req, &resp)))
+		return resp;
+	dpwatch_get_info(d->dw, &di);
+	vips = json_array();
+	for (unsigned int i = 0; i < SLUICE_MAX_VIPS; i++) {
+		const struct model_vip *v = d->model.vips[i];
+		json_t *o, *bs;
+
+		if (!v || (only && v != only))
+			continue;
+		bs = json_array();
+		counters_vip(d->counters, v->id, &cv);
+		o = view_json(&cv);
+		json_object_set_new(o, "vip", ju_vip_key(&v->cfg.key));
+		json_object_set_new(o, "id", json_integer(v->id));
+		for (size_t j = 0; j < v->n_backends; j++) {
+			const struct model_backend *b = v->backends[j];
+			json_t *bo;
+
+			counters_backend(d->counters, b->id, &cv);
+			bo = view_json(&cv);
+			json_object_set_new(bo, "address", ju_addr(&b->cfg.addr));
+			json_object_set_new(bo, "id", json_integer(b->id));
+			json_object_set_new(bo, "effective_state",
+					    json_string(conf_backend_state_name(
+						    model_backend_state(b))));
+			json_array_append_new(bs, bo);
+		}
+		json_object_set_new(o, "backends", bs);
+		json_array_append_new(vips, o);
+	}
+	counters_total(d->counters, &total);
+	dp = json_pack("{s:b, s:b, s:i, s:i}", "attached", di.attached, "alive", di.alive, "pid",
+		       (json_int_t)di.writer_pid, "live_lcores", (json_int_t)di.live);
+	if (di.has_age)
+		json_object_set_new(dp, "heartbeat_age_ms", json_real((double)di.age_ns / 1e6));
+	resp = cmd_ok();
+	json_object_set_new(resp, "dataplane", dp);
+	json_object_set_new(resp, "xdp", json_string(xdpctl_state(d->xdp)));
+	json_object_set_new(resp, "totals", counters_json(&total));
+	json_object_set_new(resp, "vips", vips);
+	json_object_set_new(resp, "lcores", lcores_json(d));
+	xdp = counters_xdp(d->counters);
+	if (xdp)
+		json_object_set_new(resp, "xdp_counters", counters_json(&xdp->counters));
+	json_object_set_new(resp, "time_unix", json_real(cmd_unix_time(sluice_now_ns())));
+	return resp;
+}

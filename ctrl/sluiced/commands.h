@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The control commands, one handler each: commands.c parses a request and
+ * finds its handler; cmd_edit.c changes the configuration, cmd_view.c and
+ * cmd_stats.c report. Every handler returns a response object, never NULL:
+ * {"ok": true, ...} or control_error(...).
+ */
+#ifndef SLUICED_COMMANDS_H
+#define SLUICED_COMMANDS_H
+
+#include <jansson.h>
+
+#include "daemon.h"
+
+typedef json_t *cmd_fn(struct sluiced *d, const json_t *req);
+
+/* Editing (answers after the publish). */
+cmd_fn cmd_vip_add, cmd_vip_del, cmd_backend_add, cmd_backend_del, cmd_backend_drain,
+	cmd_backend_enable, cmd_backend_disable, cmd_backend_weight;
+/* Reporting. */
+cmd_fn cmd_vip_list, cmd_vip_show, cmd_backend_list, cmd_health, cmd_table, cmd_explain,
+	cmd_status, cmd_stats;
+
+/* Request fields, with errors in words: 0 or -EINVAL with *resp set. */
+int cmd_vip_key(const json_t *req, struct sluice_vip_key *k, json_t **resp);
+int cmd_addr(const json_t *req, const char *key, struct sluice_addr *a, json_t **resp);
+/* The running model's VIP for the request's "vip", or NULL with *resp. */
+struct model_vip *cmd_model_vip(struct sluiced *d, const json_t *req, json_t **resp);
+
+/* {"ok": true} plus what the caller adds. */
+json_t *cmd_ok(void);
+
+/* Seconds since a CLOCK_MONOTONIC instant, and that instant in Unix time. */
+double cmd_age_s(__u64 mono_ns);
+double cmd_unix_time(__u64 mono_ns);
+
+#endif /* SLUICED_COMMANDS_H */

@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The control socket server: framing, limits, replies. See control.h. */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "daemon.h"
+#include "log.h"
+
+struct conn {
+	struct control *ctl;
+	struct bufferevent *bev;
+	struct settle_waiter waiter;	/* when the reply waits for a publish */
+	json_t *pending;		/* that reply */
+	bool replied;			/* close once the output is flushed */
+	bool draining;			/* reply sent: discarding input until EOF */
+	size_t drained;			/* bytes discarded so far */
+	struct conn *prev, *next;
+};
+
+struct control {
+	struct sluiced *d;
+	struct evconnlistener *listener;
+	char path[108];
+	ino_t ino;			/* of our socket file, to remove only ours */
+	struct conn *conns;
+	unsigned int n_conns;
+	struct slog_ratelimit rl;
+};
+
+json_t *control_error(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+}
+
+static void conn_free(struct conn *c)
+{
+	struct control *ctl = c->ctl;
+
+	if (c->pending) {
+		daemon_cancel_settled(ctl->d, &c->waiter);
+		json_decref(c->pending);
+	}
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		ctl->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	ctl->n_conns--;
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+static void send_reply(struct conn *c, json_t *resp)
+{
+	char *text = json_dumps(resp, JSON_COMPACT);
+
+	json_decref(resp);
+	if (!text)
+		text = strdup("{\"ok\":false,\"error\":\"out of memory\"}");
+	/* From now on we only write; what the client still sends is ignored. */
+	bufferevent_disable(c->bev, EV_READ);
+	if (text) {
+		bufferevent_write(c->bev, text, strlen(text));
+		bufferevent_write(c->bev, "\n", 1);
+		free(text);
+	}
+	c->replied = true;
+	bufferevent_enable(c->bev, EV_WRITE);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		conn_free(c);
+}
+
+/* The change this reply waited for is published: fill in the generation. */
+static void settled(void *arg)
+{
+	struct conn *c = arg;
+	json_t *resp = c->pending;
+	__u64 gen;
+
+	c->pending = NULL;
+	daemon_current_snapshot(c->ctl->d, &gen);
+	json_object_set_new(resp, "generation", json_integer((json_int_t)gen));
+	send_reply(c, resp);
+}
+
+static void handle(struct conn *c, const char *buf, size_t len)
+{
+	bool wait = false;
+	json_t *resp = control_dispatch(c->ctl->d, buf, len, &wait);
+
+	if (!wait || !json_is_true(json_object_get(resp, "ok"))) {
+		send_reply(c, resp);
+		return;
+	}
+	c->pending = resp;
+	c->waiter.fn = settled;
+	c->waiter.arg = c;
+	daemon_when_settled(c->ctl->d, &c->waiter);
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
+	size_t len = evbuffer_get_length(in);
+
+	if (c->draining) {
+		c->drained += len;
+		evbuffer_drain(in, len);
+		if (c->drained > CONTROL_DRAIN_MAX)
+			conn_free(c);
+		return;
+	}
+	if (c->replied || c->pending)
+		return;
+	if (eol.pos < 0) {
+		if (len > CONTROL_MAX_REQUEST)
+			send_reply(c, control_error("request larger than %d bytes",
+						    CONTROL_MAX_REQUEST));
+		return;
+	}
+	if ((size_t)eol.pos > CONTROL_MAX_REQUEST) {
+		send_reply(c, control_error("request larger than %d bytes", CONTROL_MAX_REQUEST));
+		return;
+	}
+	handle(c, (const char *)evbuffer_pullup(in, eol.pos), (size_t)eol.pos);
+}
+
+/* The reply is out. Closing now with unread input would make the kernel
+ * reset the connection and the client could lose the reply (a request
+ * that was too large is still arriving): close our side, discard what
+ * still comes, and free the connection at EOF. */
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	if (!c->replied || c->draining || evbuffer_get_length(bufferevent_get_output(bev)))
+		return;
+	c->draining = true;
+	shutdown(bufferevent_getfd(bev), SHUT_WR);
+	evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+	bufferevent_setwatermark(bev, EV_READ, 0, 0);
+	bufferevent_enable(bev, EV_READ);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t len = evbuffer_get_length(in);
+
+	if (c->replied || (what & BEV_EVENT_ERROR)) {
+		conn_free(c); /* done, gone, or our reply could not be written */
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		if (c->pending)
+			return; /* waiting on the data plane is not the client's fault */
+		send_reply(c, control_error("no complete request within %d s",
+					    CONTROL_TIMEOUT_S));
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		if (c->pending)
+			return; /* half-closed client: it still reads the reply */
+		if (len == 0) {
+			conn_free(c);
+			return;
+		}
+		if (len > CONTROL_MAX_REQUEST) {
+			send_reply(c, control_error("request larger than %d bytes",
+						    CONTROL_MAX_REQUEST));
+			return;
+		}
+		/* The client closed its write side: the request is complete. */
+		handle(c, (const char *)evbuffer_pullup(in, -1), len);
+	}
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+		      int socklen, void *arg)
+{
+	struct control *ctl = arg;
+	struct timeval tv = {.tv_sec = CONTROL_TIMEOUT_S, .tv_usec = 0};
+	struct conn *c;
+
+	(void)l, (void)sa, (void)socklen;
+	c = calloc(1, sizeof(*c));
+	if (c)
+		c->bev = bufferevent_socket_new(ctl->d->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!c || !c->bev) {
+		free(c);
+		close(fd);
+		slog_rl(&ctl->rl, SLOG_ERR, "control: out of memory accepting a connection");
+		return;
+	}
+	c->ctl = ctl;
+	c->next = ctl->conns;
+	if (c->next)
+		c->next->prev = c;
+	ctl->conns = c;
+	ctl->n_conns++;
+	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+	bufferevent_set_timeouts(c->bev, &tv, &tv);
+	/* Read no more than the limit (and a byte to notice going over). */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CONTROL_MAX_REQUEST + 2);
+	if (ctl->n_conns > CONTROL_MAX_CLIENTS) {
+		send_reply(c, control_error("too many connections (%d): try again",
+					    CONTROL_MAX_CLIENTS));
+		return;
+	}
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* A socket file left by a dead sluiced is removed; one that answers is
+ * another daemon's: refuse to take it over. */
+static int clear_stale_socket(const struct sockaddr_un *sun)
+{
+	int fd, rc;
+
+	if (access(sun->sun_path, F_OK) < 0)
+		return 0;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	rc = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	close(fd);
+	if (rc == 0)
+		return -EADDRINUSE;
+	return unlink(sun->sun_path) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+static int open_socket(struct control *ctl, const char *path, const char *group)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	char dir[sizeof(sun.sun_path)];
+	struct stat sb;
+	mode_t old;
+	int fd, rc;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST)
+		slog(SLOG_WARN, "control: cannot create %s: %s", dir, strerror(errno));
+	rc = clear_stale_socket(&sun);
+	if (rc == -EADDRINUSE) {
+		slog(SLOG_ERR, "control: another sluiced answers on %s", path);
+		return rc;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	/* Created 0600 from the start: no window in which others connect. */
+	old = umask(0177);
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (rc < 0) {
+		rc = -errno;
+		slog(SLOG_ERR, "control: cannot bind %s: %s", path, strerror(-rc));
+		close(fd);
+		return rc;
+	}
+	if (group && group[0]) {
+		struct group *gr = getgrnam(group);
+
+		if (!gr || chown(path, (uid_t)-1, gr->gr_gid) < 0 || chmod(path, 0660) < 0) {
+			rc = gr ? -errno : -ENOENT;
+			slog(SLOG_ERR, "control: cannot give %s to group %s: %s", path, group,
+			     gr ? strerror(-rc) : "no such group");
+			close(fd);
+			unlink(path);
+			return rc;
+		}
+	}
+	if (stat(path, &sb) == 0)
+		ctl->ino = sb.st_ino;
+	return fd;
+}
+
+int control_start(struct sluiced *d, struct control **out)
+{
+	struct control *ctl = calloc(1, sizeof(*ctl));
+	int fd;
+
+	*out = NULL;
+	if (!ctl)
+		return -ENOMEM;
+	ctl->d = d;
+	ctl->rl = (struct slog_ratelimit)SLOG_RATELIMIT_INIT(10, 3);
+	snprintf(ctl->path, sizeof(ctl->path), "%s", d->base_conf.control_socket);
+	fd = open_socket(ctl, ctl->path, d->base_conf.control_group);
+	if (fd < 0) {
+		free(ctl);
+		return fd;
+	}
+	ctl->listener = evconnlistener_new(d->base, on_accept, ctl,
+					   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 64, fd);
+	if (!ctl->listener) {
+		close(fd);
+		unlink(ctl->path);
+		free(ctl);
+		return -ENOMEM;
+	}
+	slog(SLOG_INFO, "control socket %s (%s)", ctl->path,
+	     d->base_conf.control_group[0] ? "owner and group" : "owner only");
+	*out = ctl;
+	return 0;
+}
+
+void control_stop(struct control *ctl)
+{
+	struct stat sb;
+
+	if (!ctl)
+		return;
+	while (ctl->conns)
+		conn_free(ctl->conns);
+	evconnlistener_free(ctl->listener);
+	if (stat(ctl->path, &sb) == 0 && sb.st_ino == ctl->ino)
+		unlink(ctl->path);
+	free(ctl);
+}

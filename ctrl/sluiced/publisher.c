@@ -1,0 +1,411 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Compile, lay out, publish, follow the acknowledgements. See publisher.h. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errmsg.h"
+#include "log.h"
+#include "publisher.h"
+#include "snapshot.h"
+
+/* While a generation is being acknowledged, poll this often at first (an
+ * lcore acknowledges once per burst: microseconds), then back off. */
+#define ACK_POLL_FAST_US 50
+#define ACK_POLL_SLOW_US 1000
+#define ACK_FAST_POLLS 100
+
+static const __u32 hist_bounds_us[PUB_HIST_N] = PUB_HIST_BOUNDS_US;
+
+/* One VIP as last compiled. */
+struct pub_vip {
+	bool present;			/* in the model, hence in snapshots */
+	struct sluice_vip vip;		/* identity and settings */
+	struct sluice_backend *backends; /* sorted by address (table order) */
+	size_t n_backends;
+	size_t cap_backends;
+	__u16 *table;			/* m slots; m = 0: no backend takes flows */
+	__u32 m;
+	size_t cap_table;
+};
+
+struct publisher {
+	struct event_base *base;
+	struct sluice_config_region *cfg;
+	const struct model *model;
+	struct publisher_hooks hooks;
+	struct sluice_global_cfg global;
+	__u64 stale_ns;
+	struct pub_vip vips[SLUICE_MAX_VIPS];
+	bool dirty[SLUICE_MAX_VIPS];	/* to recompile */
+	bool any_dirty;
+	bool touched;			/* publish even if no VIP changed */
+	__u64 change_ns;		/* first change not yet published; 0 = none */
+	__u64 seq;			/* number of the last change reported */
+	__u64 done_seq;			/* number of the last change in force */
+	__u64 in_flight_seq;		/* last change the generation in flight has */
+	bool in_flight;			/* a generation awaits acknowledgements */
+	__u64 in_flight_gen;
+	__u64 in_flight_change_ns;
+	unsigned int ack_polls;		/* polls of the generation in flight */
+	struct event *flush_ev;		/* deferred flush, from the loop */
+	struct event *ack_ev;		/* acknowledgement poll / retry timer */
+	struct sluice_vip_spec specs[SLUICE_MAX_VIPS];
+	struct publisher_stats st;
+};
+
+static struct slog_ratelimit compile_rl = SLOG_RATELIMIT_INIT(10, 5);
+
+const __u32 *publisher_hist_bounds_us(void)
+{
+	return hist_bounds_us;
+}
+
+static const struct sluice_status_region *status_of(const struct publisher *p)
+{
+	return p->hooks.status ? p->hooks.status(p->hooks.ctx) : NULL;
+}
+
+static void *grow(void *ptr, size_t *cap, size_t need, size_t elem)
+{
+	void *n;
+
+	if (need <= *cap)
+		return ptr;
+	n = realloc(ptr, need * elem);
+	if (n)
+		*cap = need;
+	return n;
+}
+
+/* Rebuild VIP id's backends and table from the model. */
+static void compile_vip(struct publisher *p, __u16 id)
+{
+	const struct model_vip *mv = p->model->vips[id];
+	struct pub_vip *pv = &p->vips[id];
+	struct sluice_table_params params;
+	char err[256];
+	void *n;
+	int rc;
+
+	if (!mv) {
+		pv->present = false;
+		pv->n_backends = 0;
+		pv->m = 0;
+		return;
+	}
+	pv->present = true;
+	memset(&pv->vip, 0, sizeof(pv->vip));
+	pv->vip.addr = mv->cfg.key.addr;
+	pv->vip.port = htons(mv->cfg.key.port);
+	pv->vip.proto = mv->cfg.key.proto;
+	pv->vip.mode = mv->cfg.mode;
+	pv->vip.id = mv->id;
+	pv->vip.hash_seed = mv->cfg.hash_seed;
+	pv->n_backends = 0;
+	pv->m = 0;
+	n = grow(pv->backends, &pv->cap_backends, mv->n_backends ? mv->n_backends : 1,
+		 sizeof(*pv->backends));
+	if (!n)
+		goto nomem;
+	pv->backends = n;
+	for (size_t i = 0; i < mv->n_backends; i++) {
+		const struct model_backend *mb = mv->backends[i];
+		struct sluice_backend *b = &pv->backends[i];
+
+		memset(b, 0, sizeof(*b));
+		b->addr = mb->cfg.addr;
+		if (mb->cfg.has_mac)
+			memcpy(b->mac, mb->cfg.mac, 6);
+		b->state = model_backend_state(mb);
+		b->id = mb->id;
+		b->vip_id = mv->id;
+		b->weight = mb->cfg.weight;
+	}
+	pv->n_backends = mv->n_backends;
+	if (!pv->n_backends)
+		return; /* nothing to compile: the VIP drops as no_backend */
+	n = grow(pv->table, &pv->cap_table, mv->cfg.table_size, sizeof(*pv->table));
+	if (!n)
+		goto nomem;
+	pv->table = n;
+	memset(&params, 0, sizeof(params));
+	params.algo = mv->cfg.algo;
+	params.m = mv->cfg.table_size;
+	params.seed = mv->cfg.hash_seed;
+	params.ring_k = mv->cfg.ring_k;
+	rc = sluice_vip_compile(&params, pv->backends, pv->n_backends, pv->table, &pv->m, err,
+				sizeof(err));
+	p->st.compiles++;
+	if (rc < 0) {
+		/* Validation makes this unreachable; if it happens anyway,
+		 * the VIP drops rather than forwarding by a stale table. */
+		pv->m = 0;
+		slog_rl(&compile_rl, SLOG_ERR, "VIP id %u: table not compiled: %s", id, err);
+	}
+	return;
+nomem:
+	slog_rl(&compile_rl, SLOG_ERR, "VIP id %u: out of memory compiling its table", id);
+}
+
+/* Equal in every part a reader may use (generation aside). */
+static bool snapshot_same(const struct sluice_snapshot *a, const struct sluice_snapshot *b)
+{
+	return a->n_vips == b->n_vips && a->n_backends == b->n_backends &&
+	       a->table_slots_used == b->table_slots_used &&
+	       memcmp(&a->global, &b->global, sizeof(a->global)) == 0 &&
+	       memcmp(a->vip_index, b->vip_index, sizeof(a->vip_index)) == 0 &&
+	       memcmp(a->vips, b->vips, a->n_vips * sizeof(a->vips[0])) == 0 &&
+	       memcmp(a->backend_pos_by_id, b->backend_pos_by_id, sizeof(a->backend_pos_by_id)) ==
+		       0 &&
+	       memcmp(a->backends, b->backends, a->n_backends * sizeof(a->backends[0])) == 0 &&
+	       memcmp(a->tables, b->tables, a->table_slots_used * sizeof(a->tables[0])) == 0;
+}
+
+static void record_latency(struct publisher *p, __u64 ns, unsigned int live)
+{
+	__u64 us = ns / 1000;
+	unsigned int i = 0;
+
+	while (i < PUB_HIST_N && us > hist_bounds_us[i])
+		i++;
+	p->st.hist[i]++;
+	p->st.hist_count++;
+	p->st.hist_sum_ns += ns;
+	p->st.last_latency_ns = ns;
+	p->st.last_live_lcores = live;
+}
+
+/* Changes up to seq are in force: tell the owner. */
+static void advance(struct publisher *p, __u64 seq)
+{
+	if (seq <= p->done_seq)
+		return;
+	p->done_seq = seq;
+	if (p->hooks.done)
+		p->hooks.done(p->hooks.ctx, seq);
+}
+
+bool publisher_poll_ack(struct publisher *p)
+{
+	unsigned int live = 0;
+	__u64 now;
+
+	if (!p->in_flight)
+		return true;
+	now = sluice_now_ns();
+	if (!sluice_status_all_seen(status_of(p), p->in_flight_gen, now, p->stale_ns, &live))
+		return false;
+	p->in_flight = false;
+	record_latency(p, now - p->in_flight_change_ns, live);
+	advance(p, p->in_flight_seq);
+	return true;
+}
+
+int publisher_flush(struct publisher *p)
+{
+	struct sluice_snapshot *next;
+	const struct sluice_snapshot *cur;
+	__u64 t0, t1, t2, gen, seq;
+	size_t n = 0;
+	char err[256];
+	int rc;
+
+	if (p->in_flight && !publisher_poll_ack(p))
+		return -EAGAIN;
+	if (!p->any_dirty && !p->touched) {
+		advance(p, p->seq);
+		return 0;
+	}
+	/* The slot to fill last held generation - 1: free once every live
+	 * lcore is on the current one. Never wait here: the loop retries. */
+	if (sluice_config_wait_reclaim(p->cfg, status_of(p), p->stale_ns, 0) < 0)
+		return -EAGAIN;
+	t0 = sluice_now_ns();
+	if (!p->change_ns)
+		p->change_ns = t0;
+	seq = p->seq; /* every change so far goes into this snapshot */
+	for (unsigned int id = 0; p->any_dirty && id < SLUICE_MAX_VIPS; id++)
+		if (p->dirty[id]) {
+			p->dirty[id] = false;
+			compile_vip(p, (__u16)id);
+		}
+	p->any_dirty = false;
+	p->touched = false;
+	t1 = sluice_now_ns();
+	for (unsigned int id = 0; id < SLUICE_MAX_VIPS; id++) {
+		const struct pub_vip *pv = &p->vips[id];
+
+		if (!pv->present)
+			continue;
+		p->specs[n].vip = pv->vip;
+		p->specs[n].backends = pv->backends;
+		p->specs[n].n_backends = pv->n_backends;
+		p->specs[n].table = pv->m ? pv->table : NULL;
+		p->specs[n].m = pv->m;
+		n++;
+	}
+	next = sluice_config_next_slot(p->cfg);
+	rc = sluice_snapshot_fill(next, &p->global, p->specs, n, err, sizeof(err));
+	if (rc < 0) {
+		/* Unreachable within the validated capacities; the changes
+		 * are dropped, loudly, rather than retried forever. */
+		slog(SLOG_ERR, "snapshot not published: %s", err);
+		p->change_ns = 0;
+		advance(p, seq);
+		return rc;
+	}
+	t2 = sluice_now_ns();
+	gen = __atomic_load_n(&p->cfg->hdr->generation, __ATOMIC_RELAXED);
+	cur = gen ? p->cfg->slot[gen & 1] : NULL;
+	if (cur && snapshot_same(next, cur)) {
+		p->st.unchanged++;
+		p->change_ns = 0;
+		advance(p, seq);
+		return 0;
+	}
+	gen = sluice_config_publish(p->cfg);
+	p->in_flight = true;
+	p->in_flight_gen = gen;
+	p->in_flight_change_ns = p->change_ns;
+	p->in_flight_seq = seq;
+	p->ack_polls = 0;
+	p->change_ns = 0;
+	p->st.publishes++;
+	p->st.last_compile_ns = t1 - t0;
+	p->st.last_fill_ns = t2 - t1;
+	if (p->hooks.published)
+		p->hooks.published(p->hooks.ctx, next, gen);
+	publisher_poll_ack(p);
+	return 1;
+}
+
+static void arm_ack_timer(struct publisher *p)
+{
+	long us = p->ack_polls++ < ACK_FAST_POLLS ? ACK_POLL_FAST_US : ACK_POLL_SLOW_US;
+	struct timeval tv = {.tv_sec = 0, .tv_usec = us};
+
+	event_add(p->ack_ev, &tv);
+}
+
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct publisher *p = arg;
+	int rc;
+
+	(void)fd, (void)what;
+	rc = publisher_flush(p);
+	if (rc == -EAGAIN || p->in_flight)
+		arm_ack_timer(p); /* it flushes again once the lcores caught up */
+	else if (p->any_dirty || p->touched)
+		event_active(p->flush_ev, EV_TIMEOUT, 0);
+}
+
+static void ack_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct publisher *p = arg;
+
+	(void)fd, (void)what;
+	if (p->in_flight && !publisher_poll_ack(p)) {
+		arm_ack_timer(p);
+		return;
+	}
+	flush_cb(-1, 0, p);
+}
+
+static void schedule(struct publisher *p)
+{
+	p->seq++;
+	if (!p->change_ns)
+		p->change_ns = sluice_now_ns();
+	if (!p->flush_ev)
+		return; /* no event loop: the caller flushes */
+	/* While a generation is in flight the ack timer flushes when done. */
+	if (!p->in_flight && !event_pending(p->ack_ev, EV_TIMEOUT, NULL))
+		event_active(p->flush_ev, EV_TIMEOUT, 0);
+}
+
+void publisher_vip_changed(struct publisher *p, __u16 vip_id)
+{
+	if (vip_id >= SLUICE_MAX_VIPS)
+		return;
+	p->dirty[vip_id] = true;
+	p->any_dirty = true;
+	schedule(p);
+}
+
+void publisher_touch(struct publisher *p)
+{
+	p->touched = true;
+	schedule(p);
+}
+
+void publisher_set_global(struct publisher *p, const struct sluice_global_cfg *g)
+{
+	if (memcmp(&p->global, g, sizeof(*g)) == 0)
+		return;
+	p->global = *g;
+	publisher_touch(p);
+}
+
+void publisher_set_stale_ns(struct publisher *p, __u64 stale_ns)
+{
+	p->stale_ns = stale_ns;
+}
+
+struct publisher *publisher_create(struct event_base *base, struct sluice_config_region *cfg,
+				   const struct model *m, const struct publisher_hooks *hooks)
+{
+	struct publisher *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->base = base;
+	p->cfg = cfg;
+	p->model = m;
+	if (hooks)
+		p->hooks = *hooks;
+	p->stale_ns = (__u64)CONF_DEFAULT_HEARTBEAT_MS * 1000000u;
+	if (base) {
+		p->flush_ev = event_new(base, -1, 0, flush_cb, p);
+		p->ack_ev = evtimer_new(base, ack_cb, p);
+		if (!p->flush_ev || !p->ack_ev) {
+			publisher_destroy(p);
+			return NULL;
+		}
+	}
+	return p;
+}
+
+void publisher_destroy(struct publisher *p)
+{
+	if (!p)
+		return;
+	if (p->flush_ev)
+		event_free(p->flush_ev);
+	if (p->ack_ev)
+		event_free(p->ack_ev);
+	for (unsigned int i = 0; i < SLUICE_MAX_VIPS; i++) {
+		free(p->vips[i].backends);
+		free(p->vips[i].table);
+	}
+	free(p);
+}
+
+__u64 publisher_seq(const struct publisher *p)
+{
+	return p->seq;
+}
+
+__u64 publisher_done_seq(const struct publisher *p)
+{
+	return p->done_seq;
+}
+
+void publisher_get_stats(const struct publisher *p, struct publisher_stats *out)
+{
+	*out = p->st;
+	out->generation = __atomic_load_n(&p->cfg->hdr->generation, __ATOMIC_RELAXED);
+	out->busy = p->in_flight || p->any_dirty || p->touched;
+}

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Driving the XDP path from sluiced. See xdp.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "xdp.h"
+#include "xdp_path.h"
+
+struct xdpctl {
+	char instance[33];
+	char ifname[32];
+	struct sluice_xdp_path *xp;	/* open program and maps, or NULL */
+	bool active;			/* attached and publishing */
+	char state[200];		/* what xdpctl_state() says */
+	char last_error[160];		/* logged once until it changes */
+};
+
+static void report(struct xdpctl *x, const char *what, const char *err)
+{
+	snprintf(x->state, sizeof(x->state), "unavailable: %s", err);
+	if (strcmp(x->last_error, err) == 0)
+		return;
+	snprintf(x->last_error, sizeof(x->last_error), "%s", err);
+	slog(SLOG_ERR, "XDP path on %s: %s: %s; staying without it", x->ifname, what, err);
+}
+
+struct xdpctl *xdpctl_create(const char *instance, const char *ifname)
+{
+	struct xdpctl *x = calloc(1, sizeof(*x));
+
+	if (!x)
+		return NULL;
+	snprintf(x->instance, sizeof(x->instance), "%s", instance);
+	snprintf(x->ifname, sizeof(x->ifname), "%s", ifname ? ifname : "");
+	snprintf(x->state, sizeof(x->state), "inactive");
+	return x;
+}
+
+void xdpctl_destroy(struct xdpctl *x)
+{
+	if (!x)
+		return;
+	xdpctl_deactivate(x);
+	free(x);
+}
+
+int xdpctl_activate(struct xdpctl *x, const struct sluice_snapshot *snap)
+{
+	char err[160] = "";
+	int rc;
+
+	if (x->active)
+		return 0;
+	if (!x->xp) {
+		rc = sluice_xdp_path_open(x->instance, &x->xp, err, sizeof(err));
+		if (rc < 0) {
+			x->xp = NULL;
+			report(x, "cannot load", err[0] ? err : strerror(-rc));
+			return rc;
+		}
+	}
+	rc = sluice_xdp_path_attach(x->xp, x->ifname, err, sizeof(err));
+	if (rc < 0) {
+		report(x, "cannot attach", err[0] ? err : strerror(-rc));
+		return rc;
+	}
+	if (snap) {
+		rc = sluice_xdp_path_publish(x->xp, snap, err, sizeof(err));
+		if (rc < 0) {
+			report(x, "cannot publish the configuration", err[0] ? err : strerror(-rc));
+			sluice_xdp_path_close(x->xp, false);
+			x->xp = NULL;
+			return rc;
+		}
+	}
+	x->active = true;
+	x->last_error[0] = '\0';
+	snprintf(x->state, sizeof(x->state), "%s",
+		 sluice_xdp_mode_name(sluice_xdp_path_mode(x->xp)));
+	slog(SLOG_WARN, "XDP path attached to %s (%s mode): it forwards now", x->ifname,
+	     x->state);
+	return 0;
+}
+
+void xdpctl_deactivate(struct xdpctl *x)
+{
+	if (!x->xp)
+		return;
+	sluice_xdp_path_close(x->xp, false);
+	x->xp = NULL;
+	if (x->active)
+		slog(SLOG_INFO, "XDP path detached from %s", x->ifname);
+	x->active = false;
+	snprintf(x->state, sizeof(x->state), "inactive");
+}
+
+bool xdpctl_active(const struct xdpctl *x)
+{
+	return x && x->active;
+}
+
+void xdpctl_publish(struct xdpctl *x, const struct sluice_snapshot *snap)
+{
+	static struct slog_ratelimit rl = SLOG_RATELIMIT_INIT(10, 3);
+	char err[160] = "";
+
+	if (!xdpctl_active(x))
+		return;
+	if (sluice_xdp_path_publish(x->xp, snap, err, sizeof(err)) < 0)
+		slog_rl(&rl, SLOG_ERR, "XDP path on %s: publish failed: %s", x->ifname, err);
+}
+
+const char *xdpctl_state(const struct xdpctl *x)
+{
+	return x ? x->state : "inactive";
+}
+
+int xdpctl_read_counters(struct xdpctl *x, struct sluice_lcore_status *out)
+{
+	if (!xdpctl_active(x))
+		return -ENODEV;
+	return sluice_xdp_path_read_counters(x->xp, out, NULL, 0);
+}

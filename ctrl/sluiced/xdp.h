@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sluiced's side of the XDP path (ctrl/lib/xdp_path.h): bring it up on the
+ * configured interface, keep its maps on the snapshot in force, read its
+ * counters, take it down. In mode "xdp" it is the data path from the start;
+ * in mode "dpdk+xdp-fallback" dpwatch brings it up when sluice-dp's
+ * heartbeat goes stale and down again when sluice-dp is back.
+ *
+ * A build without the XDP program (the stub returns -ENOTSUP) or an
+ * interface that refuses it is logged once per distinct reason, and
+ * sluiced carries on with shared memory alone.
+ */
+#ifndef SLUICED_XDP_H
+#define SLUICED_XDP_H
+
+#include <stdbool.h>
+
+#include "sluice/shm.h"
+
+struct xdpctl;
+
+struct xdpctl *xdpctl_create(const char *instance, const char *ifname);
+/* Detaches when active. Accepts NULL. */
+void xdpctl_destroy(struct xdpctl *x);
+
+/* Open, attach and publish snap (may be NULL: nothing published yet).
+ * Returns 0 or -errno; the reason is logged (once per reason). */
+int xdpctl_activate(struct xdpctl *x, const struct sluice_snapshot *snap);
+void xdpctl_deactivate(struct xdpctl *x);
+bool xdpctl_active(const struct xdpctl *x);
+
+/* Publish snap to the XDP maps when active. */
+void xdpctl_publish(struct xdpctl *x, const struct sluice_snapshot *snap);
+
+/* "inactive", "native", "generic", or "unavailable: <reason>". */
+const char *xdpctl_state(const struct xdpctl *x);
+
+/* Counters of the XDP path summed over CPUs; -ENODEV when not active. */
+int xdpctl_read_counters(struct xdpctl *x, struct sluice_lcore_status *out);
+
+#endif /* SLUICED_XDP_H */

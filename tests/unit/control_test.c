@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The control protocol against a real daemon (sluiced's parts, forked, on
+ * a socket in a temporary directory): malformed, oversized, unknown, slow
+ * and piled-up requests each get an error response and the daemon carries
+ * on; one request per connection; the socket is owner-only; a valid change
+ * is answered once published, with the generation.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "control.h"
+#include "daemon.h"
+#include "log.h"
+
+static char dir[64], sock_path[96], instance[40];
+static pid_t daemon_pid;
+
+static void unlink_instance(void)
+{
+	char name[64];
+
+	sluice_shm_name(instance, "config", name, sizeof(name));
+	shm_unlink(name);
+}
+
+/* The child: sluiced's init steps, minus signals and metrics. */
+static void run_daemon(const char *config)
+{
+	static struct sluiced d;
+
+	/* Never outlive the test, even when it aborts. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	slog_set_level(SLOG_WARN);
+	d.base = event_base_new();
+	if (!d.base || daemon_load(&d, config, NULL) < 0 || daemon_attach_shm(&d) < 0 ||
+	    daemon_start(&d) < 0)
+		_exit(3);
+	event_base_dispatch(d.base);
+	_exit(0);
+}
+
+static int connect_sock(void)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock_path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void send_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+
+		assert_true(n > 0);
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Read until the daemon closes; returns the text (static buffer). */
+static const char *read_all(int fd)
+{
+	static char buf[1 << 16];
+	size_t len = 0;
+	ssize_t n;
+
+	while ((n = recv(fd, buf + len, sizeof(buf) - 1 - len, 0)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	return buf;
+}
+
+/* One exchange: bytes out (then our write side closed, if shut), text in. */
+static const char *exchange(const char *data, size_t len, int shut)
+{
+	int fd = connect_sock();
+	const char *r;
+
+	assert_true(fd >= 0);
+	send_all(fd, data, len);
+	if (shut)
+		shutdown(fd, SHUT_WR);
+	r = read_all(fd);
+	close(fd);
+	return r;
+}
+
+static const char *exchange_str(const char *s, int shut)
+{
+	return exchange(s, strlen(s), shut);
+}
+
+static void expect(const char *request, const char *fragment)
+{
+	const char *r = exchange(request, strlen(request), 1);
+
+	if (!strstr(r, fragment))
+		fail_msg("request %.60s...\n  got      %s\n  expected %s", request, r, fragment);
+	/* Every reply is one JSON object and a newline. */
+	assert_true(r[0] == '{' && r[strlen(r) - 1] == '\n');
+}
+
+static void expect_alive(void)
+{
+	assert_int_equal(waitpid(daemon_pid, NULL, WNOHANG), 0);
+	expect("{\"cmd\": \"status\"}\n", "\"ok\":true");
+}
+
+static int setup(void **state)
+{
+	char config[128];
+	FILE *f;
+	(void)state;
+
+	snprintf(dir, sizeof(dir), "/tmp/sluice-ctl-test-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(instance, sizeof(instance), "ctltest-%d", (int)getpid());
+	snprintf(sock_path, sizeof(sock_path), "%s/ctl.sock", dir);
+	snprintf(config, sizeof(config), "%s/sluice.json", dir);
+	unlink_instance();
+	f = fopen(config, "w");
+	if (!f)
+		return -1;
+	fprintf(f,
+		"{\"instance\": \"%s\", \"control\": {\"socket\": \"%s\"}, \"metrics\": "
+		"{\"enabled\": false}, \"vips\": [{\"address\": \"10.0.0.1\", \"port\": 80, "
+		"\"forwarding\": \"l2dsr\", \"table_size\": 1009, \"backends\": [{\"address\": "
+		"\"10.0.1.1\", \"mac\": \"02:00:00:00:00:01\"}]}]}\n",
+		instance, sock_path);
+	fclose(f);
+	daemon_pid = fork();
+	if (daemon_pid < 0)
+		return -1;
+	if (daemon_pid == 0)
+		run_daemon(config);
+	for (int i = 0; i < 200; i++) {
+		int fd = connect_sock();
+
+		if (fd >= 0) {
+			close(fd);
+			return 0;
+		}
+		usleep(10000);
+	}
+	return -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+	(void)state;
+
+	kill(daemon_pid, SIGKILL);
+	waitpid(daemon_pid, NULL, 0);
+	unlink_instance();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_bad_requests(void **state)
+{
+	static const struct {
+		const char *req, *fragment;
+	} cases[] = {
+		{"{\"cmd\": \n", "malformed request: line 1 column 8"},
+		{"not json\n", "malformed request"},
+		{"\n", "malformed request"},
+		{"[\"status\"]\n", "a request is an object with a string \\\"cmd\\\""},
+		{"{\"vip\": \"10.0.0.1:80\"}\n", "a request is an object with a string"},
+		{"{\"cmd\": 7}\n", "a request is an object with a string"},
+		{"{\"cmd\": \"reboot\"}\n", "unknown command \\\"reboot\\\""},
+		{"{\"cmd\": \"status\", \"cmd\": \"status\"}\n", "duplicate object key"},
+		{"{\"cmd\": \"vip.list\", \"verbose\": true}\n", "vip.list: unknown field \\\"verbose\\\""},
+		{"{\"cmd\": \"vip.show\"}\n", "missing \\\"vip\\\""},
+		{"{\"cmd\": \"vip.show\", \"vip\": \"10.0.0.1\"}\n", "is not a VIP"},
+		{"{\"cmd\": \"vip.show\", \"vip\": \"10.0.0.9:80\"}\n", "no VIP 10.0.0.9:80/tcp"},
+		{"{\"cmd\": \"backend.add\", \"vip\": \"10.0.0.1:80\", \"address\": \"10.0.1.2\", "
+		 "\"weight\": 10001, \"mac\": \"02:00:00:00:00:02\"}\n",
+		 "weight: 10001 is out of range 0..10000"},
+		{"{\"cmd\": \"backend.add\", \"vip\": \"10.0.0.1:80\", \"address\": \"10.0.1.2\"}\n",
+		 "mac: required: VIP 10.0.0.1:80/tcp forwards by l2dsr"},
+		{"{\"cmd\": \"backend.weight\", \"vip\": \"10.0.0.1:80\", \"address\": \"10.0.1.1\"}\n",
+		 "missing \\\"weight\\\""},
+		{"{\"cmd\": \"backend.drain\", \"vip\": \"10.0.0.1:80\", \"address\": \"10.0.1.9\"}\n",
+		 "no backend 10.0.1.9 in VIP 10.0.0.1:80/tcp"},
+		{"{\"cmd\": \"vip.add\", \"vip\": \"10.0.0.3:80\", \"settings\": {\"table_size\": "
+		 "100}}\n",
+		 "settings.table_size: 100 is not prime"},
+		{"{\"cmd\": \"explain\", \"vip\": \"10.0.0.1:80\", \"client\": \"nope\"}\n",
+		 "expected ADDRESS:PORT"},
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		expect(cases[i].req, cases[i].fragment);
+		expect_alive();
+	}
+}
+
+static void test_framing(void **state)
+{
+	char *big = malloc(70000);
+	const char *r;
+	int fd, fd2;
+	(void)state;
+
+	/* Too large, with or without a newline: refused, the reply arrives. */
+	memset(big, ' ', 70000);
+	memcpy(big, "{\"cmd\": \"status\", \"pad\": \"", 26);
+	r = exchange(big, 70000, 1);
+	assert_non_null(strstr(r, "request larger than 65536 bytes"));
+	big[69999] = '\n';
+	r = exchange(big, 70000, 0);
+	assert_non_null(strstr(r, "request larger than 65536 bytes"));
+	free(big);
+	expect_alive();
+
+	/* No newline: closing the write side ends the request. */
+	r = exchange_str("{\"cmd\": \"status\"}", 1);
+	assert_non_null(strstr(r, "\"ok\":true"));
+	/* One request per connection: the second is not answered. */
+	r = exchange_str("{\"cmd\": \"status\"}\n{\"cmd\": \"vip.list\"}\n", 1);
+	assert_non_null(strstr(r, "\"instance\""));
+	assert_null(strstr(r, "\"vips\":["));
+	/* A connection that says nothing and leaves: no harm. */
+	fd = connect_sock();
+	close(fd);
+	expect_alive();
+
+	/* A client that stalls mid-request is told so, and others are served
+	 * meanwhile. */
+	fd = connect_sock();
+	send_all(fd, "{\"cmd\": \"sta", 12);
+	fd2 = connect_sock();
+	send_all(fd2, "{\"cmd\": \"status\"}\n", 18);
+	assert_non_null(strstr(read_all(fd2), "\"ok\":true"));
+	close(fd2);
+	r = read_all(fd);
+	if (!strstr(r, "no complete request within 5 s"))
+		fail_msg("stalled client got \"%s\"", r);
+	close(fd);
+	expect_alive();
+}
+
+static void test_too_many_clients(void **state)
+{
+	int fds[CONTROL_MAX_CLIENTS + 1];
+	const char *r;
+	(void)state;
+
+	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+		fds[i] = connect_sock();
+		assert_true(fds[i] >= 0);
+	}
+	usleep(100000); /* let the daemon accept them all */
+	fds[CONTROL_MAX_CLIENTS] = connect_sock();
+	r = read_all(fds[CONTROL_MAX_CLIENTS]);
+	assert_non_null(strstr(r, "too many connections"));
+	for (int i = 0; i <= CONTROL_MAX_CLIENTS; i++)
+		close(fds[i]);
+	usleep(100000);
+	expect_alive();
+}
+
+static void test_socket_mode_and_change(void **state)
+{
+	struct stat sb;
+	const char *r;
+	(void)state;
+
+	assert_int_equal(stat(sock_path, &sb), 0);
+	assert_true(S_ISSOCK(sb.st_mode));
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	r = exchange_str("{\"cmd\": \"backend.add\", \"vip\": \"10.0.0.1:80\", \"address\": "
+		     "\"10.0.1.2\", \"weight\": 3, \"mac\": \"02:00:00:00:00:02\"}\n", 1);
+	if (!strstr(r, "\"ok\":true") || !strstr(r, "\"generation\":2"))
+		fail_msg("backend.add answered %s", r);
+	r = exchange_str("{\"cmd\": \"table\", \"vip\": \"10.0.0.1:80\"}\n", 1);
+	assert_non_null(strstr(r, "\"address\":\"10.0.1.2\""));
+	assert_non_null(strstr(r, "\"weight\":3"));
+	/* The change is in the state file, next to the configuration. */
+	{
+		char path[160], text[4096] = "";
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/sluice.state.json", dir);
+		f = fopen(path, "r");
+		assert_non_null(f);
+		assert_true(fread(text, 1, sizeof(text) - 1, f) > 0);
+		fclose(f);
+		assert_non_null(strstr(text, "\"10.0.1.2\""));
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_framing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_too_many_clients, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_socket_mode_and_change, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
