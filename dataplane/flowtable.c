@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The per-lcore flow table: allocation, insertion with eviction, the clock
+ * hand. Lookups are inline in flowtable.h. */
+#include <errno.h>
+
+#include <rte_errno.h>
+#include <rte_malloc.h>
+#include <rte_memory.h>
+
+#include "flowtable.h"
+
+/* Flows the table is sized for, over ways: at most 80 % full. */
+#define FT_LOAD_NUM 5
+#define FT_LOAD_DEN 4
+
+/* Ticks of at most 1 ms: the TSC shifted by floor(log2(hz / 1000)). */
+static unsigned int tick_shift_for(uint64_t hz)
+{
+	uint64_t per_ms = hz / 1000;
+	unsigned int shift = 0;
+
+	while (per_ms >> (shift + 1))
+		shift++;
+	return shift;
+}
+
+struct sluice_ft *sluice_ft_create(const struct sluice_ft_params *params)
+{
+	uint64_t ways, nb = 2;
+	struct sluice_ft *ft;
+
+	if (params->flows < SLUICE_FT_MIN_FLOWS || params->flows > SLUICE_FT_MAX_FLOWS ||
+	    params->tsc_hz < 1000) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	for (unsigned int c = 0; c < SLUICE_FT_NCLASS; c++)
+		if (params->timeout_s[c] == 0 || params->timeout_s[c] > SLUICE_FT_MAX_TIMEOUT_S) {
+			rte_errno = EINVAL;
+			return NULL;
+		}
+	ways = ((uint64_t)params->flows * FT_LOAD_NUM + FT_LOAD_DEN - 1) / FT_LOAD_DEN;
+	while (nb * SLUICE_FT_WAYS < ways)
+		nb <<= 1;
+
+	ft = rte_zmalloc_socket("sluice_ft", sizeof(*ft), RTE_CACHE_LINE_SIZE, params->socket);
+	if (!ft)
+		ft = rte_zmalloc("sluice_ft", sizeof(*ft), RTE_CACHE_LINE_SIZE);
+	if (!ft) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	ft->buckets = rte_zmalloc_socket("sluice_ft_buckets", nb * sizeof(*ft->buckets),
+					 RTE_CACHE_LINE_SIZE, params->socket);
+	if (!ft->buckets)
+		ft->buckets = rte_zmalloc("sluice_ft_buckets", nb * sizeof(*ft->buckets),
+					  RTE_CACHE_LINE_SIZE);
+	ft->entries = rte_zmalloc_socket("sluice_ft_entries",
+					 nb * SLUICE_FT_WAYS * sizeof(*ft->entries),
+					 RTE_CACHE_LINE_SIZE, params->socket);
+	if (!ft->entries)
+		ft->entries = rte_zmalloc("sluice_ft_entries",
+					  nb * SLUICE_FT_WAYS * sizeof(*ft->entries),
+					  RTE_CACHE_LINE_SIZE);
+	if (!ft->buckets || !ft->entries) {
+		sluice_ft_destroy(ft);
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	ft->mask = (uint32_t)(nb - 1);
+	ft->tick_shift = tick_shift_for(params->tsc_hz);
+	for (unsigned int c = 0; c < SLUICE_FT_NCLASS; c++)
+		ft->timeout[c] = (uint32_t)(((uint64_t)params->timeout_s[c] * params->tsc_hz) >>
+					    ft->tick_shift);
+	return ft;
+}
+
+void sluice_ft_destroy(struct sluice_ft *ft)
+{
+	if (!ft)
+		return;
+	rte_free(ft->entries);
+	rte_free(ft->buckets);
+	rte_free(ft);
+}
+
+void sluice_ft_remove_way(struct sluice_ft *ft, uint32_t b, unsigned int w)
+{
+	struct sluice_ft_bucket *bk = &ft->buckets[b];
+
+	if (bk->alt & (1u << w)) {
+		/* Its primary no longer has this flow living elsewhere. */
+		ft->buckets[sluice_ft_alt(ft, b, bk->sig[w])].overflow--;
+		bk->alt &= (uint8_t)~(1u << w);
+	}
+	bk->sig[w] = 0;
+	ft->stats.entries--;
+}
+
+/* A way of bucket b for a new flow: a free one, else an expired one (freed
+ * here). -1 when all ways are live. */
+static int free_way(struct sluice_ft *ft, uint32_t b, uint32_t now)
+{
+	struct sluice_ft_bucket *bk = &ft->buckets[b];
+	unsigned int m = sluice_ft_match(bk, 0);
+
+	if (m)
+		return __builtin_ctz(m);
+	for (unsigned int w = 0; w < SLUICE_FT_WAYS; w++)
+		if (sluice_ft_expired(bk->expire[w], now)) {
+			sluice_ft_remove_way(ft, b, w);
+			ft->stats.expired++;
+			return (int)w;
+		}
+	return -1;
+}
+
+/* The way of bucket b that expires soonest, and how soon. */
+static unsigned int soonest_way(const struct sluice_ft_bucket *bk, uint32_t now, int32_t *left)
+{
+	unsigned int best = 0;
+
+	*left = (int32_t)(bk->expire[0] - now);
+	for (unsigned int w = 1; w < SLUICE_FT_WAYS; w++) {
+		int32_t l = (int32_t)(bk->expire[w] - now);
+
+		if (l < *left) {
+			*left = l;
+			best = w;
+		}
+	}
+	return best;
+}
+
+/* Put sig / expiry / key of a flow whose primary is b1 into (b, w). */
+static void place(struct sluice_ft *ft, uint32_t b1, uint32_t b, unsigned int w, uint16_t sig,
+		  uint32_t expire)
+{
+	if (b != b1) {
+		ft->buckets[b].alt |= (uint8_t)(1u << w);
+		ft->buckets[b1].overflow++;
+	}
+	ft->buckets[b].sig[w] = sig;
+	ft->buckets[b].expire[w] = expire;
+	ft->stats.entries++;
+}
+
+/*
+ * Make room in the full bucket b by moving one of its flows to that flow's
+ * other candidate bucket, if one of those has a free way (one level of
+ * cuckoo displacement: what lets two-choice buckets fill to ~95 % before
+ * anything is evicted). Returns the freed way, or -1.
+ */
+static int kick(struct sluice_ft *ft, uint32_t b, uint32_t now)
+{
+	struct sluice_ft_bucket *bk = &ft->buckets[b];
+
+	for (unsigned int w = 0; w < SLUICE_FT_WAYS; w++) {
+		uint16_t sig = bk->sig[w];
+		uint32_t o = sluice_ft_alt(ft, b, sig);
+		uint32_t expire = bk->expire[w];
+		bool in_alt = bk->alt & (1u << w);
+		int w2 = free_way(ft, o, now);
+
+		if (w2 < 0)
+			continue;
+		ft->entries[(size_t)o * SLUICE_FT_WAYS + (unsigned int)w2] =
+			ft->entries[(size_t)b * SLUICE_FT_WAYS + w];
+		/* Its primary is o when it lived in its alternate b, else b. */
+		sluice_ft_remove_way(ft, b, w);
+		place(ft, in_alt ? o : b, o, (unsigned int)w2, sig, expire);
+		return (int)w;
+	}
+	return -1;
+}
+
+/* Displacement reads up to 16 other bucket headers (cache misses). Below
+ * 7/8 full one of them nearly always has room; above, most have none and
+ * a flood of new flows would pay all 16 for nothing: evict instead. */
+static inline bool kicks_pay(const struct sluice_ft *ft)
+{
+	return ft->stats.entries < sluice_ft_capacity(ft) / 8 * 7;
+}
+
+struct sluice_ft_entry *sluice_ft_insert(struct sluice_ft *ft, const struct sluice_flow_key *key,
+					 uint64_t hash, uint8_t cls, uint32_t now)
+{
+	uint32_t b1 = (uint32_t)hash & ft->mask, b2, b;
+	uint16_t sig = sluice_ft_sig(hash);
+	struct sluice_ft_entry *e;
+	int w;
+
+	b2 = sluice_ft_alt(ft, b1, sig);
+	if ((w = free_way(ft, b1, now)) >= 0)
+		b = b1;
+	else if ((w = free_way(ft, b2, now)) >= 0)
+		b = b2;
+	else if (kicks_pay(ft) && (w = kick(ft, b1, now)) >= 0)
+		b = b1;
+	else if (kicks_pay(ft) && (w = kick(ft, b2, now)) >= 0)
+		b = b2;
+	else {
+		/* Everything around is full of live flows: evict the one that
+		 * would have expired first (least recently seen, per its
+		 * class). */
+		int32_t l1, l2;
+		unsigned int w1 = soonest_way(&ft->buckets[b1], now, &l1);
+		unsigned int w2 = soonest_way(&ft->buckets[b2], now, &l2);
+
+		b = l1 <= l2 ? b1 : b2;
+		w = (int)(l1 <= l2 ? w1 : w2);
+		sluice_ft_remove_way(ft, b, (unsigned int)w);
+		ft->stats.evictions++;
+	}
+	place(ft, b1, b, (unsigned int)w, sig, now + ft->timeout[cls]);
+	e = &ft->entries[(size_t)b * SLUICE_FT_WAYS + (unsigned int)w];
+	e->key = *key;
+	e->cls = cls;
+	ft->stats.inserts++;
+	return e;
+}
+
+unsigned int sluice_ft_sweep(struct sluice_ft *ft, uint32_t now, uint32_t n)
+{
+	unsigned int freed = 0;
+	uint32_t b = ft->sweep_next;
+
+	if (n > ft->mask + 1)
+		n = ft->mask + 1;
+	for (uint32_t i = 0; i < n; i++, b = (b + 1) & ft->mask) {
+		struct sluice_ft_bucket *bk = &ft->buckets[b];
+
+		rte_prefetch0(&ft->buckets[(b + 4) & ft->mask]);
+		for (unsigned int w = 0; w < SLUICE_FT_WAYS; w++)
+			if (bk->sig[w] && sluice_ft_expired(bk->expire[w], now)) {
+				sluice_ft_remove_way(ft, b, w);
+				freed++;
+			}
+	}
+	ft->sweep_next = b;
+	ft->stats.expired += freed;
+	return freed;
+}

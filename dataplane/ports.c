@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Ports, queues and mbuf pools. Every port EAL found is used. Worker i owns
+ * RX and TX queue i of every port that has at least i + 1 queues: a port
+ * gets as many queue pairs as there are workers when it can spread flows
+ * over them with RSS on the 5-tuple, one otherwise (a port without RSS
+ * would let flows wander between workers' flow tables). Pools are per NUMA
+ * socket, sized for the queues and TX buffers of the workers on it; an RX
+ * queue takes its mbufs from the pool of its worker's socket.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include "dp.h"
+
+#define POOL_CACHE 256
+#define POOL_MIN 4095
+#define FRAME_OVERHEAD (RTE_ETHER_HDR_LEN + 4 + RTE_ETHER_CRC_LEN) /* one VLAN tag */
+
+static uint16_t queues_for(const struct dp_app *app, uint16_t port,
+			   const struct rte_eth_dev_info *info, uint64_t *rss_hf)
+{
+	uint16_t nq = (uint16_t)app->n_workers;
+
+	*rss_hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) &
+		  info->flow_type_rss_offloads;
+	if (nq > info->max_rx_queues)
+		nq = info->max_rx_queues;
+	if (nq > info->max_tx_queues)
+		nq = info->max_tx_queues;
+	if (nq > 1 && *rss_hf == 0) {
+		DP_LOG(WARNING, "port %u (%s) has no RSS: one queue, served by one worker", port,
+		       info->driver_name);
+		nq = 1;
+	}
+	return nq ? nq : 1;
+}
+
+static uint32_t data_room(const struct dp_app *app)
+{
+	uint32_t frame = (app->opt.dp.mtu ? app->opt.dp.mtu : RTE_ETHER_MTU) + FRAME_OVERHEAD;
+
+	return RTE_PKTMBUF_HEADROOM + RTE_MAX((uint32_t)2048, frame);
+}
+
+static int create_pools(struct dp_app *app)
+{
+	uint32_t need[RTE_MAX_NUMA_NODES] = {0};
+
+	for (unsigned int i = 0; i < app->n_workers; i++) {
+		const struct dp_worker *w = app->workers[i];
+		uint32_t n = POOL_CACHE + 2 * SLUICE_DP_BURST_MAX;
+
+		for (unsigned int p = 0; p < app->n_ports; p++)
+			if (i < app->n_queues[app->ports[p]])
+				n += app->opt.rx_desc + app->opt.tx_desc + DP_TXBUF_MAX;
+		need[w->socket] += n;
+	}
+	for (unsigned int s = 0; s < RTE_MAX_NUMA_NODES; s++) {
+		char name[RTE_MEMPOOL_NAMESIZE];
+		uint32_t n = POOL_MIN;
+
+		if (!need[s])
+			continue;
+		while (n < need[s] + need[s] / 2)
+			n = n * 2 + 1; /* 2^k - 1: the ring's best size */
+		snprintf(name, sizeof(name), "sluice_mbuf_%u", s);
+		app->pools[s] = rte_pktmbuf_pool_create(name, n, POOL_CACHE, 0,
+							(uint16_t)data_room(app), (int)s);
+		if (!app->pools[s]) {
+			DP_LOG(ERR, "cannot create a pool of %u mbufs on socket %u: %s", n, s,
+			       rte_strerror(rte_errno));
+			return -rte_errno;
+		}
+		DP_LOG(INFO, "pool %s: %u mbufs of %u bytes", name, n, data_room(app));
+	}
+	return 0;
+}
+
+static int port_setup(struct dp_app *app, uint16_t port, uint64_t rss_hf,
+		      const struct rte_eth_dev_info *info)
+{
+	uint16_t nq = app->n_queues[port];
+	struct rte_eth_conf conf;
+	struct rte_eth_txconf txconf = info->default_txconf;
+	struct rte_eth_rxconf rxconf = info->default_rxconf;
+	uint16_t nb_rxd = (uint16_t)app->opt.rx_desc, nb_txd = (uint16_t)app->opt.tx_desc;
+	int socket = rte_eth_dev_socket_id(port);
+	int rc;
+
+	memset(&conf, 0, sizeof(conf));
+	if (nq > 1) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
+	}
+	/* Every mbuf a queue sends comes from one pool, with refcnt 1. */
+	if (info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+	rc = rte_eth_dev_configure(port, nq, nq, &conf);
+	if (rc < 0) {
+		DP_LOG(ERR, "port %u: cannot configure %u queues: %s", port, nq, rte_strerror(-rc));
+		return rc;
+	}
+	if (app->opt.dp.mtu) {
+		rc = rte_eth_dev_set_mtu(port, app->opt.dp.mtu);
+		if (rc < 0)
+			DP_LOG(WARNING, "port %u: cannot set MTU %u (%s): keeping the device's",
+			       port, app->opt.dp.mtu, rte_strerror(-rc));
+	}
+	rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nb_rxd, &nb_txd);
+	if (rc < 0) {
+		DP_LOG(ERR, "port %u: descriptor counts refused: %s", port, rte_strerror(-rc));
+		return rc;
+	}
+	rxconf.offloads = conf.rxmode.offloads;
+	txconf.offloads = conf.txmode.offloads;
+	for (uint16_t q = 0; q < nq; q++) {
+		struct dp_worker *w = app->workers[q];
+
+		rc = rte_eth_rx_queue_setup(port, q, nb_rxd, socket < 0 ? (unsigned)w->socket
+									 : (unsigned)socket,
+					    &rxconf, app->pools[w->socket]);
+		if (rc < 0) {
+			DP_LOG(ERR, "port %u: RX queue %u: %s", port, q, rte_strerror(-rc));
+			return rc;
+		}
+		rc = rte_eth_tx_queue_setup(port, q, nb_txd, socket < 0 ? (unsigned)w->socket
+									 : (unsigned)socket,
+					    &txconf);
+		if (rc < 0) {
+			DP_LOG(ERR, "port %u: TX queue %u: %s", port, q, rte_strerror(-rc));
+			return rc;
+		}
+		w->rxq[w->n_rxq].port = port;
+		w->rxq[w->n_rxq].queue = q;
+		w->n_rxq++;
+		w->txq[port] = q;
+	}
+	rc = rte_eth_dev_start(port);
+	if (rc < 0) {
+		DP_LOG(ERR, "port %u: cannot start: %s", port, rte_strerror(-rc));
+		return rc;
+	}
+	app->started[port] = true;
+	rc = rte_eth_macaddr_get(port, &app->opt.dp.port_mac[port]);
+	if (rc < 0)
+		memset(&app->opt.dp.port_mac[port], 0, sizeof(app->opt.dp.port_mac[port]));
+	{
+		char mac[RTE_ETHER_ADDR_FMT_SIZE];
+
+		rte_ether_format_addr(mac, sizeof(mac), &app->opt.dp.port_mac[port]);
+		DP_LOG(INFO, "port %u (%s): %u queue pair%s%s, MAC %s", port, info->driver_name, nq,
+		       nq > 1 ? "s" : "", nq > 1 ? " with RSS" : "", mac);
+	}
+	return 0;
+}
+
+int dp_ports_init(struct dp_app *app)
+{
+	struct rte_eth_dev_info info[SLUICE_DP_MAX_PORTS];
+	uint64_t rss_hf[SLUICE_DP_MAX_PORTS];
+	uint16_t port;
+	int rc;
+
+	for (unsigned int i = 0; i < app->n_workers; i++)
+		for (unsigned int p = 0; p < SLUICE_DP_MAX_PORTS; p++)
+			app->workers[i]->txq[p] = DP_NO_QUEUE;
+	RTE_ETH_FOREACH_DEV(port) {
+		if (port >= SLUICE_DP_MAX_PORTS) {
+			DP_LOG(ERR, "port id %u: this build handles port ids below %d", port,
+			       SLUICE_DP_MAX_PORTS);
+			return -E2BIG;
+		}
+		rc = rte_eth_dev_info_get(port, &info[port]);
+		if (rc < 0) {
+			DP_LOG(ERR, "port %u: no device information: %s", port, rte_strerror(-rc));
+			return rc;
+		}
+		app->n_queues[port] = queues_for(app, port, &info[port], &rss_hf[port]);
+		app->ports[app->n_ports++] = port;
+	}
+	if (app->n_ports == 0) {
+		DP_LOG(ERR, "no ports: give EAL a device (a NIC bound to vfio-pci, or a virtual "
+			    "device such as --vdev net_memif0,role=client,socket=/run/x.sock, "
+			    "--vdev net_af_packet0,iface=eth0, --vdev net_tap0)");
+		return -ENODEV;
+	}
+	rc = create_pools(app);
+	if (rc < 0)
+		return rc;
+	for (unsigned int p = 0; p < app->n_ports; p++) {
+		port = app->ports[p];
+		rc = port_setup(app, port, rss_hf[port], &info[port]);
+		if (rc < 0)
+			return rc;
+	}
+	dp_ports_check_links(app, true);
+	return 0;
+}
+
+void dp_ports_check_links(struct dp_app *app, bool log_all)
+{
+	static int8_t last_up[SLUICE_DP_MAX_PORTS] = {[0 ... SLUICE_DP_MAX_PORTS - 1] = -1};
+
+	for (unsigned int p = 0; p < app->n_ports; p++) {
+		uint16_t port = app->ports[p];
+		struct rte_eth_link link;
+
+		if (rte_eth_link_get_nowait(port, &link) < 0)
+			continue;
+		if (!log_all && last_up[port] == (int8_t)link.link_status)
+			continue;
+		last_up[port] = (int8_t)link.link_status;
+		if (link.link_status)
+			DP_LOG(INFO, "port %u: link up, %u Mbit/s, %s duplex", port,
+			       link.link_speed, link.link_duplex ? "full" : "half");
+		else
+			DP_LOG(INFO, "port %u: link down", port);
+	}
+}
+
+void dp_ports_fini(struct dp_app *app)
+{
+	for (unsigned int p = 0; p < app->n_ports; p++) {
+		uint16_t port = app->ports[p];
+
+		if (app->started[port]) {
+			int rc = rte_eth_dev_stop(port);
+
+			if (rc < 0)
+				DP_LOG(WARNING, "port %u: stop: %s", port, rte_strerror(-rc));
+			app->started[port] = false;
+		}
+		rte_eth_dev_close(port);
+	}
+	app->n_ports = 0;
+	for (unsigned int s = 0; s < RTE_MAX_NUMA_NODES; s++) {
+		rte_mempool_free(app->pools[s]);
+		app->pools[s] = NULL;
+	}
+}

@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The per-burst packet path. Three passes over a burst, so that the flow
+ * table's cache misses overlap instead of adding up (the shape of
+ * rte_hash's bulk lookup and VPP's lb node):
+ *   1. parse, match the VIP, hash the flow, prefetch its bucket header;
+ *   2. read the headers, prefetch the entry each flow will compare (or
+ *      the way a new flow will be written to);
+ *   3. in arrival order: look up / insert, pick, check the MTU,
+ *      encapsulate or answer, count.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_errno.h>
+#include <rte_prefetch.h>
+
+#include "sluice/encap.h"
+#include "neigh.h"
+#include "process.h"
+
+#define PREFETCH_AHEAD 4
+#define DEFAULT_MTU 1500
+#define SEND SLUICE_DROP_MAX /* "verdict: transmit" among the drop reasons */
+
+static void limit_init(struct sluice_dp_limit *l, uint64_t rate, uint64_t hz, uint64_t now)
+{
+	/* Allow a tenth of a second's worth at once, at least one token. */
+	uint64_t burst = rate / 10 ? rate / 10 : 1;
+
+	l->rate = rate;
+	l->cap = burst * hz;
+	l->level = l->cap;
+	l->last = now;
+}
+
+/* Take a token. The refill is lazy (only when short), which is exact for a
+ * token bucket: the level only falls between refills. */
+static inline bool limit_take(struct sluice_dp_limit *l, uint64_t hz, uint64_t now)
+{
+	if (l->rate == 0)
+		return true;
+	if (l->level < hz) {
+		uint64_t dt = now - l->last;
+
+		if (dt > hz)
+			dt = hz;
+		l->level += dt * l->rate;
+		if (l->level > l->cap)
+			l->level = l->cap;
+		l->last = now;
+		if (l->level < hz)
+			return false;
+	}
+	l->level -= hz;
+	return true;
+}
+
+int sluice_dp_lcore_init(struct sluice_dp_lcore *lc, const struct sluice_dp_config *cfg,
+			 struct sluice_lcore_status *status, int socket)
+{
+	struct sluice_ft_params fp = {
+		.flows = cfg->flows,
+		.tsc_hz = cfg->tsc_hz,
+		.socket = socket,
+	};
+	uint64_t now = rte_rdtsc();
+
+	memset(lc, 0, sizeof(*lc));
+	memcpy(fp.timeout_s, cfg->timeout_s, sizeof(fp.timeout_s));
+	lc->cfg = cfg;
+	lc->status = status;
+	lc->ft = sluice_ft_create(&fp);
+	if (!lc->ft)
+		return -(rte_errno ? rte_errno : ENOMEM);
+	limit_init(&lc->syn_limit, cfg->syn_rate, cfg->tsc_hz, now);
+	limit_init(&lc->icmp_limit, cfg->icmp_rate, cfg->tsc_hz, now);
+	return 0;
+}
+
+void sluice_dp_lcore_fini(struct sluice_dp_lcore *lc)
+{
+	sluice_ft_destroy(lc->ft);
+	lc->ft = NULL;
+}
+
+/* The backend table[hash % M] names, or NULL when the VIP has none. */
+static inline const struct sluice_backend *pick(const struct sluice_snapshot *snap,
+						const struct sluice_vip *vip, uint64_t hash)
+{
+	uint16_t v;
+
+	if (unlikely(vip->table_size == 0))
+		return NULL;
+	v = snap->tables[vip->table_offset + hash % vip->table_size];
+	if (unlikely(v >= vip->backend_count))
+		return NULL;
+	return &snap->backends[vip->backend_first + v];
+}
+
+/* Resize a single-segment frame to len bytes. */
+static inline int set_len(struct rte_mbuf *m, uint16_t len)
+{
+	uint16_t have = rte_pktmbuf_data_len(m);
+
+	if (have > len)
+		return rte_pktmbuf_trim(m, (uint16_t)(have - len));
+	if (have < len && !rte_pktmbuf_append(m, (uint16_t)(len - have)))
+		return -1;
+	return 0;
+}
+
+/* Over the MTU after encapsulation: tell the client (IPv4 with DF, IPv6),
+ * never about an ICMP error, at most icmp_rate replies a second. The
+ * request's mbuf becomes the reply. */
+static int too_big(struct sluice_dp_lcore *lc, struct rte_mbuf *m, const struct sluice_pkt *p,
+		   int room, uint64_t now)
+{
+	uint8_t quote[SLUICE_QUOTE_MAX];
+	uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *);
+	uint16_t len = (uint16_t)sluice_too_big_len(p);
+
+	if (p->kind != SLUICE_PKT_FLOW || (p->family == SLUICE_FAMILY_V4 && !p->ip_df))
+		return SLUICE_DROP_TOO_BIG;
+	if (room < 0 || !limit_take(&lc->icmp_limit, lc->cfg->tsc_hz, now))
+		return SLUICE_DROP_TOO_BIG;
+	if (sluice_too_big_quote(data, data + rte_pktmbuf_data_len(m), p, quote) < 0)
+		return SLUICE_DROP_TOO_BIG;
+	if (set_len(m, len) < 0)
+		return SLUICE_DROP_TOO_BIG;
+	if (sluice_too_big_write(data, data + len, p, quote, (uint16_t)room) < 0)
+		return SLUICE_DROP_TOO_BIG;
+	lc->ctr.drops[SLUICE_DROP_TOO_BIG]++;
+	lc->ctr.icmp_too_big_sent++;
+	return SEND;
+}
+
+/* Send m to be: MTU check, strip padding, grow the head, write headers. */
+static inline int forward(struct sluice_dp_lcore *lc, const struct sluice_global_cfg *g,
+			  uint16_t mtu, struct rte_mbuf *m, const struct sluice_dp_pkt *s,
+			  const struct sluice_backend *be, uint64_t now)
+{
+	const struct sluice_pkt *p = &s->p;
+	const struct sluice_vip *vip = s->vip;
+	int ov = sluice_encap_overhead(vip->mode, be->addr.family);
+	uint32_t bytes = rte_pktmbuf_pkt_len(m);
+	uint16_t end = (uint16_t)(p->l3_off + p->l3_len);
+	uint8_t *data;
+
+	if (unlikely(!sluice_encap_fits(p, ov, mtu)))
+		return too_big(lc, m, p, (int)mtu - ov, now);
+	/* Ethernet padding (or trailing bytes) is not part of the packet. */
+	if (unlikely(rte_pktmbuf_data_len(m) > end))
+		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - end));
+	if (ov) {
+		data = (uint8_t *)rte_pktmbuf_prepend(m, (uint16_t)ov);
+		if (unlikely(!data))
+			return SLUICE_DROP_NO_MBUF; /* no headroom */
+	} else {
+		data = rte_pktmbuf_mtod(m, uint8_t *);
+	}
+	if (unlikely(sluice_encap_write(data, data + rte_pktmbuf_data_len(m), p, vip->mode, be, g,
+					s->hash) < 0))
+		return SLUICE_DROP_MALFORMED;
+	lc->status->vip[vip->id].packets++;
+	lc->status->vip[vip->id].bytes += bytes;
+	lc->status->backend[be->id].packets++;
+	lc->status->backend[be->id].bytes += bytes;
+	return SEND;
+}
+
+/* A packet of a VIP flow (or an ICMP error quoting one): connection
+ * tracking, then forward. */
+static inline int do_flow(struct sluice_dp_lcore *lc, const struct sluice_snapshot *snap,
+			  const struct sluice_global_cfg *g, uint16_t mtu, struct rte_mbuf *m,
+			  const struct sluice_dp_pkt *s, uint32_t tick, uint64_t now)
+{
+	const struct sluice_pkt *p = &s->p;
+	const struct sluice_vip *vip = s->vip;
+	const struct sluice_backend *be = NULL;
+	struct sluice_ft_entry *e = sluice_ft_lookup(lc->ft, &p->key, s->hash, tick);
+
+	if (e) {
+		uint16_t pos = snap->backend_pos_by_id[e->backend_id];
+
+		/* Stay while the backend is still in this VIP's set and takes
+		 * established flows (active or draining). */
+		if (likely(pos != SLUICE_NO_POS)) {
+			const struct sluice_backend *b = &snap->backends[pos];
+
+			if (likely(b->vip_id == vip->id && sluice_backend_keeps_flows(b->state)))
+				be = b;
+		}
+		if (unlikely(!be)) {
+			be = pick(snap, vip, s->hash);
+			if (!be)
+				return SLUICE_DROP_NO_BACKEND;
+			e->backend_id = be->id;
+			e->vip_id = vip->id;
+			lc->ctr.flow_repicks++;
+		}
+		/* An ICMP error says nothing about the flow being alive. */
+		if (p->kind == SLUICE_PKT_FLOW)
+			sluice_ft_touch(lc->ft, e, p->tcp_flags, tick);
+	} else {
+		be = pick(snap, vip, s->hash);
+		if (unlikely(!be))
+			return SLUICE_DROP_NO_BACKEND;
+		if (p->kind == SLUICE_PKT_FLOW) {
+			if (likely(limit_take(&lc->syn_limit, lc->cfg->tsc_hz, now))) {
+				e = sluice_ft_insert(lc->ft, &p->key, s->hash,
+						     sluice_ft_class_of(p->l4_proto, p->tcp_flags),
+						     tick);
+				e->backend_id = be->id;
+				e->vip_id = vip->id;
+			} else {
+				/* Over the insert cap: still consistent, by table. */
+				lc->ctr.flow_insert_capped++;
+			}
+		}
+	}
+	return forward(lc, g, mtu, m, s, be, now);
+}
+
+static int do_neigh(struct sluice_dp_lcore *lc, const struct sluice_snapshot *snap,
+		    const struct rte_ether_addr *mac, struct rte_mbuf *m, const struct sluice_pkt *p)
+{
+	int r;
+
+	if (!sluice_neigh_is_own(snap, lc->cfg, &p->vip))
+		return SLUICE_DROP_NOT_VIP;
+	if (p->kind == SLUICE_PKT_ARP) {
+		r = sluice_neigh_arp_reply(m, p, mac);
+		if (r == 0)
+			lc->ctr.arp_replies++;
+	} else {
+		r = sluice_neigh_nd_reply(m, p, mac);
+		if (r == 0)
+			lc->ctr.nd_replies++;
+	}
+	return r == 0 ? SEND : r;
+}
+
+/* Global settings for this burst: the snapshot's, with our source MAC
+ * (override, else the snapshot's, else the port's). */
+static void burst_global(const struct sluice_dp_lcore *lc, const struct sluice_snapshot *snap,
+			 uint16_t port, struct sluice_global_cfg *g, uint16_t *mtu)
+{
+	static const uint8_t zero[6];
+	const struct sluice_dp_config *cfg = lc->cfg;
+
+	if (snap)
+		*g = snap->global;
+	else
+		memset(g, 0, sizeof(*g));
+	if (cfg->lb_mac_set)
+		memcpy(g->lb_mac, &cfg->lb_mac, 6);
+	else if (memcmp(g->lb_mac, zero, 6) == 0 && port < SLUICE_DP_MAX_PORTS)
+		memcpy(g->lb_mac, &cfg->port_mac[port], 6);
+	*mtu = cfg->mtu ? cfg->mtu : g->mtu ? g->mtu : DEFAULT_MTU;
+}
+
+uint16_t sluice_dp_process(struct sluice_dp_lcore *lc, const struct sluice_snapshot *snap,
+			   uint16_t port, struct rte_mbuf **pkts, uint16_t n, struct rte_mbuf **out,
+			   uint64_t now)
+{
+	struct sluice_dp_pkt *sc = lc->scratch;
+	struct rte_mbuf *drop[SLUICE_DP_BURST_MAX];
+	uint8_t flow_idx[SLUICE_DP_BURST_MAX];
+	unsigned int n_flow = 0, n_out = 0, n_drop = 0;
+	uint32_t tick = sluice_ft_now(lc->ft, now);
+	struct sluice_global_cfg g;
+	uint64_t rx_bytes = 0;
+	uint16_t mtu;
+
+	if (n > SLUICE_DP_BURST_MAX)
+		n = SLUICE_DP_BURST_MAX; /* callers respect the limit; never overrun */
+	burst_global(lc, snap, port, &g, &mtu);
+
+	/* Pass 1: classify, match, hash, prefetch the bucket. */
+	for (unsigned int i = 0; i < n && i < PREFETCH_AHEAD; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (unsigned int i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		struct sluice_dp_pkt *s = &sc[i];
+		const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
+		int kind;
+
+		if (i + PREFETCH_AHEAD < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
+		rx_bytes += rte_pktmbuf_pkt_len(m);
+		/* Headers are in the first segment (no scatter RX); a packet
+		 * longer than it parses as truncated. */
+		kind = sluice_parse(data, data + rte_pktmbuf_data_len(m), &s->p);
+		if (kind != SLUICE_PKT_FLOW && kind != SLUICE_PKT_ICMP_ERR)
+			continue;
+		if (unlikely(!snap)) {
+			sluice_pkt_drop(&s->p, SLUICE_DROP_NO_CONFIG);
+			continue;
+		}
+		s->vip = sluice_vip_match(snap, &s->p.vip, s->p.vip_port, s->p.l4_proto);
+		if (!s->vip) {
+			sluice_pkt_other(&s->p, SLUICE_DROP_NOT_VIP);
+			continue;
+		}
+		s->hash = sluice_flow_hash(&s->p.key, s->vip->hash_seed);
+		sluice_ft_prefetch_bucket(lc->ft, s->hash);
+		flow_idx[n_flow++] = (uint8_t)i;
+	}
+
+	/* Pass 2: the headers are (mostly) here; fetch what pass 3 reads. */
+	for (unsigned int j = 0; j < n_flow; j++)
+		sluice_ft_prefetch_entry(lc->ft, sc[flow_idx[j]].hash);
+
+	/* Pass 3: act, in arrival order. */
+	for (unsigned int i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		struct sluice_dp_pkt *s = &sc[i];
+		int r;
+
+		switch (s->p.kind) {
+		case SLUICE_PKT_FLOW:
+		case SLUICE_PKT_ICMP_ERR:
+			r = do_flow(lc, snap, &g, mtu, m, s, tick, now);
+			break;
+		case SLUICE_PKT_ARP:
+		case SLUICE_PKT_ND:
+			r = do_neigh(lc, snap, (const struct rte_ether_addr *)g.lb_mac, m, &s->p);
+			break;
+		default:
+			r = s->p.drop_reason;
+			break;
+		}
+		if (likely(r == SEND)) {
+			out[n_out++] = m;
+		} else {
+			lc->ctr.drops[r < SLUICE_DROP_MAX ? r : SLUICE_DROP_MALFORMED]++;
+			drop[n_drop++] = m;
+		}
+	}
+	if (n_drop)
+		rte_pktmbuf_free_bulk(drop, n_drop);
+	lc->ctr.rx_packets += n;
+	lc->ctr.rx_bytes += rx_bytes;
+	return (uint16_t)n_out;
+}
+
+void sluice_dp_sweep(struct sluice_dp_lcore *lc, uint64_t now, uint32_t n)
+{
+	sluice_ft_sweep(lc->ft, sluice_ft_now(lc->ft, now), n);
+}
+
+void sluice_dp_flush(struct sluice_dp_lcore *lc)
+{
+	const struct sluice_ft_stats *fs = &lc->ft->stats;
+
+	lc->ctr.flow_entries = fs->entries;
+	lc->ctr.flow_inserts = fs->inserts;
+	lc->ctr.flow_evictions = fs->evictions;
+	lc->ctr.flow_expired = fs->expired;
+	/* Plain stores of aligned 64-bit words: readers see each counter
+	 * whole, one writer. */
+	lc->status->counters = lc->ctr;
+}

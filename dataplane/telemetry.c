@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * /sluice/... commands on DPDK's telemetry socket (dpdk-telemetry.py, or
+ * any client of /var/run/dpdk/<prefix>/dpdk_telemetry.v2):
+ *   /sluice/stats[,LCORE]   counters summed over workers, or of one lcore
+ *   /sluice/flows           flow-table occupancy per worker
+ *   /sluice/generation      published generation and each worker's
+ * The callbacks run on the telemetry thread and read what the workers
+ * flushed to their status slots (at most a millisecond old): aligned
+ * 64-bit words with one writer, read whole.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_errno.h>
+#include <rte_telemetry.h>
+
+#include "dp.h"
+
+static const struct dp_app *tel_app;
+
+static const char *const drop_names[] = {
+#define SLUICE_X_NAME(name, str) str,
+	SLUICE_DROP_REASONS(SLUICE_X_NAME)
+#undef SLUICE_X_NAME
+};
+
+static void add_counters(struct rte_tel_data *d, const struct sluice_lcore_counters *c)
+{
+	struct rte_tel_data *drops = rte_tel_data_alloc();
+
+#define SLUICE_X_ADD(name) rte_tel_data_add_dict_u64(d, #name, c->name);
+	SLUICE_LCORE_COUNTERS(SLUICE_X_ADD)
+#undef SLUICE_X_ADD
+	/* Integer hundredths: this telemetry version has no floating point. */
+	rte_tel_data_add_dict_u64(d, "busy_cycles_per_packet_x100",
+				  c->busy_packets ? c->busy_cycles * 100 / c->busy_packets : 0);
+	if (!drops)
+		return;
+	rte_tel_data_start_dict(drops);
+	for (unsigned int r = 0; r < SLUICE_DROP_MAX; r++)
+		rte_tel_data_add_dict_u64(drops, drop_names[r], c->drops[r]);
+	rte_tel_data_add_dict_container(d, "drops", drops, 0);
+}
+
+static int cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct sluice_lcore_counters sum;
+	int only = -1;
+
+	(void)cmd;
+	if (params && *params) {
+		char *end;
+		long v = strtol(params, &end, 10);
+
+		if (*end || v < 0 || v >= RTE_MAX_LCORE)
+			return -EINVAL;
+		only = (int)v;
+	}
+	memset(&sum, 0, sizeof(sum));
+	for (unsigned int i = 0; i < tel_app->n_workers; i++) {
+		const struct dp_worker *w = tel_app->workers[i];
+		const struct sluice_lcore_counters *c = &w->status->counters;
+
+		if (only >= 0 && w->lcore_id != (unsigned int)only)
+			continue;
+#define SLUICE_X_SUM(name) sum.name += c->name;
+		SLUICE_LCORE_COUNTERS(SLUICE_X_SUM)
+#undef SLUICE_X_SUM
+		for (unsigned int r = 0; r < SLUICE_DROP_MAX; r++)
+			sum.drops[r] += c->drops[r];
+		if (only >= 0)
+			break;
+	}
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_int(d, "lcores", only >= 0 ? 1 : (int)tel_app->n_workers);
+	add_counters(d, &sum);
+	return 0;
+}
+
+static int cmd_flows(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	uint64_t entries = 0, capacity = 0;
+	struct rte_tel_data *per = rte_tel_data_alloc();
+
+	(void)cmd;
+	(void)params;
+	if (!per)
+		return -ENOMEM;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_start_array(per, RTE_TEL_CONTAINER);
+	for (unsigned int i = 0; i < tel_app->n_workers; i++) {
+		const struct dp_worker *w = tel_app->workers[i];
+		const struct sluice_lcore_counters *c = &w->status->counters;
+		struct rte_tel_data *l = rte_tel_data_alloc();
+		uint64_t cap = sluice_ft_capacity(w->dp.ft);
+
+		entries += c->flow_entries;
+		capacity += cap;
+		if (!l)
+			continue;
+		rte_tel_data_start_dict(l);
+		rte_tel_data_add_dict_int(l, "lcore", (int)w->lcore_id);
+		rte_tel_data_add_dict_u64(l, "entries", c->flow_entries);
+		rte_tel_data_add_dict_u64(l, "capacity", cap);
+		rte_tel_data_add_dict_u64(l, "sized_for", w->dp.cfg->flows);
+		rte_tel_data_add_dict_u64(l, "inserts", c->flow_inserts);
+		rte_tel_data_add_dict_u64(l, "evictions", c->flow_evictions);
+		rte_tel_data_add_dict_u64(l, "expired", c->flow_expired);
+		rte_tel_data_add_dict_u64(l, "repicks", c->flow_repicks);
+		rte_tel_data_add_dict_u64(l, "insert_capped", c->flow_insert_capped);
+		rte_tel_data_add_array_container(per, l, 0);
+	}
+	rte_tel_data_add_dict_u64(d, "entries", entries);
+	rte_tel_data_add_dict_u64(d, "capacity", capacity);
+	rte_tel_data_add_dict_container(d, "lcores", per, 0);
+	return 0;
+}
+
+static int cmd_generation(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct sluice_config_region *cfg = __atomic_load_n(&tel_app->cfg, __ATOMIC_ACQUIRE);
+	struct rte_tel_data *per = rte_tel_data_alloc();
+
+	(void)cmd;
+	(void)params;
+	if (!per)
+		return -ENOMEM;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "instance", tel_app->opt.instance);
+	rte_tel_data_add_dict_int(d, "attached", cfg != NULL);
+	rte_tel_data_add_dict_u64(d, "generation",
+				  cfg ? __atomic_load_n(&cfg->hdr->generation, __ATOMIC_ACQUIRE) : 0);
+	rte_tel_data_start_array(per, RTE_TEL_U64_VAL);
+	for (unsigned int i = 0; i < tel_app->n_workers; i++)
+		rte_tel_data_add_array_u64(per, __atomic_load_n(
+						&tel_app->workers[i]->status->seen_generation,
+						__ATOMIC_ACQUIRE));
+	rte_tel_data_add_dict_container(d, "lcore_generations", per, 0);
+	return 0;
+}
+
+int dp_telemetry_init(const struct dp_app *app)
+{
+	int rc;
+
+	tel_app = app;
+	rc = rte_telemetry_register_cmd("/sluice/stats", cmd_stats,
+					"sluice-dp counters summed over workers. Parameters: "
+					"int lcore_id (optional)");
+	if (rc == 0)
+		rc = rte_telemetry_register_cmd("/sluice/flows", cmd_flows,
+						"Flow-table occupancy per worker lcore");
+	if (rc == 0)
+		rc = rte_telemetry_register_cmd("/sluice/generation", cmd_generation,
+						"Published configuration generation and each "
+						"worker's");
+	if (rc < 0)
+		DP_LOG(WARNING, "telemetry commands not registered: %s", rte_strerror(-rc));
+	return rc;
+}

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The worker lcore loop (the shape of l3fwd's main_loop): poll every RX
+ * queue the worker owns, process each burst under the snapshot loaded
+ * (and acknowledged) right after it arrived, send the results back out of
+ * the port they came from through per-port TX buffers that a TSC timer drains.
+ * A second, slower timer writes the heartbeat, flushes the counters to the
+ * status region and advances the flow table's clock hand. Never blocks,
+ * never takes a lock.
+ *
+ * Busy cycles: from before an RX burst that returns packets to after they
+ * were handed to TX, the same span testpmd's --record-core-cycles counts.
+ */
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+
+#include "dp.h"
+
+#define HOUSEKEEPING_US 1000
+#define SWEEP_PERIOD_MS 10000 /* the clock hand goes round in about this long */
+
+volatile bool dp_force_quit;
+
+/* Send everything buffered for port. Bytes are summed before the driver
+ * may free the mbufs. */
+static void tx_flush(struct dp_worker *w, uint16_t port)
+{
+	struct dp_txbuf *b = &w->tx[port];
+	struct sluice_lcore_counters *c = &w->dp.ctr;
+	uint64_t bytes = 0;
+	uint16_t sent;
+
+	for (uint16_t i = 0; i < b->n; i++)
+		bytes += rte_pktmbuf_pkt_len(b->m[i]);
+	sent = rte_eth_tx_burst(port, w->txq[port], b->m, b->n);
+	if (unlikely(sent < b->n)) {
+		for (uint16_t i = sent; i < b->n; i++)
+			bytes -= rte_pktmbuf_pkt_len(b->m[i]);
+		c->drops[SLUICE_DROP_TX_FULL] += (uint64_t)(b->n - sent);
+		rte_pktmbuf_free_bulk(&b->m[sent], b->n - sent);
+	}
+	c->tx_packets += sent;
+	c->tx_bytes += bytes;
+	b->n = 0;
+}
+
+static void tx_flush_all(struct dp_worker *w)
+{
+	for (unsigned int q = 0; q < w->n_rxq; q++)
+		if (w->tx[w->rxq[q].port].n)
+			tx_flush(w, w->rxq[q].port);
+}
+
+static void housekeeping(struct dp_worker *w, uint64_t tsc, uint32_t sweep_n)
+{
+	sluice_lcore_heartbeat(w->status, sluice_now_ns());
+	sluice_dp_sweep(&w->dp, tsc, sweep_n);
+	sluice_dp_flush(&w->dp);
+}
+
+/* Load the current snapshot (NULL before sluiced published one) and
+ * acknowledge its generation when it changed: from now on this lcore reads
+ * no older one. */
+static inline const struct sluice_snapshot *load_snapshot(struct dp_worker *w,
+							  const struct dp_app *app, __u64 *acked)
+{
+	const struct sluice_config_region *cfg = __atomic_load_n(&app->cfg, __ATOMIC_ACQUIRE);
+	const struct sluice_snapshot *snap;
+	__u64 gen;
+
+	if (unlikely(cfg == NULL))
+		return NULL;
+	snap = sluice_config_current(cfg, &gen);
+	if (unlikely(gen != *acked)) {
+		sluice_lcore_ack(w->status, gen);
+		*acked = gen;
+	}
+	return snap;
+}
+
+int dp_worker_main(void *arg)
+{
+	struct dp_worker *w = arg;
+	const struct dp_app *app = w->app;
+	const uint64_t hz = rte_get_tsc_hz();
+	const uint64_t drain_tsc = (hz + 999999) / 1000000 * app->opt.tx_drain_us;
+	const uint64_t house_tsc = (hz + 999999) / 1000000 * HOUSEKEEPING_US;
+	const uint16_t burst = (uint16_t)app->opt.burst;
+	const uint32_t sweep_n =
+		(uint32_t)(sluice_ft_capacity(w->dp.ft) / SLUICE_FT_WAYS /
+			   (SWEEP_PERIOD_MS * 1000 / HOUSEKEEPING_US)) + 1;
+	struct rte_mbuf *pkts[SLUICE_DP_BURST_MAX], *out[SLUICE_DP_BURST_MAX];
+	uint64_t prev_drain = rte_rdtsc(), prev_house = prev_drain;
+	__u64 acked = 0;
+
+	sluice_lcore_heartbeat(w->status, sluice_now_ns());
+	__atomic_store_n(&w->status->state, SLUICE_LCORE_ONLINE, __ATOMIC_RELEASE);
+	DP_LOG(INFO, "worker lcore %u (socket %d): %u RX queue%s", w->lcore_id, w->socket,
+	       w->n_rxq, w->n_rxq == 1 ? "" : "s");
+
+	while (!dp_force_quit) {
+		const struct sluice_snapshot *snap;
+		uint64_t cur = rte_rdtsc();
+		bool busy = false;
+
+		if (unlikely(cur - prev_drain >= drain_tsc)) {
+			tx_flush_all(w);
+			prev_drain = cur;
+			if (cur - prev_house >= house_tsc) {
+				housekeeping(w, cur, sweep_n);
+				prev_house = cur;
+			}
+		}
+
+		for (unsigned int q = 0; q < w->n_rxq; q++) {
+			const uint16_t port = w->rxq[q].port;
+			struct dp_txbuf *b = &w->tx[port];
+			uint64_t start = rte_rdtsc();
+			uint16_t nb, nout;
+
+			nb = rte_eth_rx_burst(port, w->rxq[q].queue, pkts, burst);
+			if (nb == 0)
+				continue;
+			/* The snapshot for this burst, loaded after the packets
+			 * arrived (so it is at least as new as any published
+			 * before they were sent), acknowledged, and used for
+			 * the whole burst. */
+			snap = load_snapshot(w, app, &acked);
+			nout = sluice_dp_process(&w->dp, snap, port, pkts, nb, out, start);
+			for (uint16_t i = 0; i < nout; i++)
+				b->m[b->n++] = out[i];
+			if (b->n >= burst)
+				tx_flush(w, port);
+			w->dp.ctr.busy_cycles += rte_rdtsc() - start;
+			w->dp.ctr.busy_packets += nb;
+			busy = true;
+		}
+		/* Idle: still acknowledge new generations, or the writer
+		 * would wait for this lcore until it counts as stale. */
+		if (!busy)
+			load_snapshot(w, app, &acked);
+	}
+
+	tx_flush_all(w);
+	housekeeping(w, rte_rdtsc(), 0);
+	/* Holds no snapshot any more: sluiced need not wait for it. */
+	__atomic_store_n(&w->status->state, SLUICE_LCORE_OFFLINE, __ATOMIC_RELEASE);
+	return 0;
+}

@@ -1,0 +1,589 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sluice-dp as a real process. This test is the traffic side (a memif
+ * server port in its own EAL) and the configuration writer (libsluice);
+ * sluice-dp is the memif client.
+ *
+ *  - before any configuration exists, VIP traffic is dropped as no_config;
+ *    the first snapshot is picked up as soon as it is published;
+ *  - under each snapshot, new flows go where its table says (computed
+ *    here independently), established ones stay while their backend is in
+ *    the set and move when it leaves;
+ *  - while a separate writer process publishes hundreds of snapshots with
+ *    quiescent-state reclamation, no packet is ever sent to a backend that
+ *    is absent from every snapshot current while it was in flight;
+ *  - telemetry answers /sluice/... commands; SIGTERM stops it cleanly
+ *    (exit 0, lcores marked offline); bad options, no ports and a config
+ *    region of another ABI version are refused with a message and a
+ *    non-zero exit.
+ *
+ * Generation g's backend set is ids g..g+3 (id g draining), backend id i at
+ * 10.50.(i >> 8).(i & 255), so an output's outer address says which
+ * generations could have sent it there. Everything is named with the PID;
+ * teardown kills only the processes this test started.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+
+#include "dp_test.h"
+
+#define FLOWS 512
+#define BURST 32
+#define GENERATIONS 400
+#define STALE_NS (1000ull * 1000 * 1000)
+
+static const char *dp_path;
+static char instance[40], sock_name[64], dp_prefix[64], log_path[96];
+static pid_t dp_pid = -1, writer_pid = -1;
+static struct sluice_config_region cfg;
+static struct sluice_status_region st;
+static struct sluice_snapshot *oracle_snap;
+static const uint8_t client4[4] = {198, 51, 100, 7}, vip4[4] = {203, 0, 113, 10};
+static uint16_t last_backend[FLOWS + 4096];
+
+static uint64_t now_ms(void)
+{
+	return sluice_now_ns() / 1000000;
+}
+
+/* Generation g's configuration. */
+static void build(struct sluice_snapshot *s, uint64_t g)
+{
+	struct t_vip v;
+	struct sluice_global_cfg gl = t_global_init;
+
+	memset(&v, 0, sizeof(v));
+	v.vip = (struct sluice_vip){.addr = t_v4(vip4[0], vip4[1], vip4[2], vip4[3]),
+				    .port = htons(80), .proto = 6, .mode = SLUICE_FWD_IPIP,
+				    .id = 3, .hash_seed = 77};
+	for (unsigned int j = 0; j < 4; j++) {
+		uint16_t id = (uint16_t)(g + j);
+
+		v.be[j] = t_backend(id, t_v4(10, 50, (uint8_t)(id >> 8), (uint8_t)id),
+				    j == 0 && g > 1 ? SLUICE_BACKEND_DRAINING
+						    : SLUICE_BACKEND_ACTIVE);
+	}
+	v.n = 4;
+	t_fill(s, &v, 1, &gl);
+}
+
+/* Publish generation g (the next one) with reclamation. */
+static int publish(uint64_t g)
+{
+	const struct sluice_status_region *s = st.hdr ? &st : NULL;
+
+	if (sluice_config_wait_reclaim(&cfg, s, STALE_NS, 5000ull * 1000 * 1000) < 0)
+		return -1;
+	build(sluice_config_next_slot(&cfg), g);
+	return sluice_config_publish(&cfg) == g ? 0 : -1;
+}
+
+static uint64_t lcore_seen(void)
+{
+	return __atomic_load_n(&st.lcores[0].seen_generation, __ATOMIC_ACQUIRE);
+}
+
+static void wait_seen(uint64_t g)
+{
+	uint64_t t0 = now_ms();
+
+	while (lcore_seen() < g)
+		if (now_ms() - t0 > 5000)
+			fail_msg("sluice-dp did not acknowledge generation %llu (at %llu)",
+				 (unsigned long long)g, (unsigned long long)lcore_seen());
+}
+
+static void dump_log(void)
+{
+	char line[512];
+	FILE *f = fopen(log_path, "r");
+
+	if (!f)
+		return;
+	fprintf(stderr, "---- sluice-dp output ----\n");
+	while (fgets(line, sizeof(line), f))
+		fputs(line, stderr);
+	fclose(f);
+}
+
+/* Start sluice-dp with extra EAL and app arguments; stdout and stderr go
+ * to log_path. */
+static pid_t spawn_dp(const char *vdev, const char *const *app)
+{
+	char fp[96];
+	const char *argv[40];
+	int n = 0;
+	pid_t pid;
+
+	snprintf(fp, sizeof(fp), "--file-prefix=%s", dp_prefix);
+	argv[n++] = dp_path;
+	argv[n++] = "-l";
+	argv[n++] = "0,1";
+	argv[n++] = "--no-huge";
+	argv[n++] = "-m";
+	argv[n++] = "256";
+	argv[n++] = "--no-pci";
+	argv[n++] = fp;
+	argv[n++] = "--log-level=*:warning";
+	argv[n++] = "--log-level=sluice.dp:info";
+	if (vdev)
+		argv[n++] = vdev;
+	argv[n++] = "--";
+	while (app && *app && n < 38)
+		argv[n++] = *app++;
+	argv[n] = NULL;
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		execv(dp_path, (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Wait for pid's exit (at most ms); its status, or -1 on timeout. */
+static int wait_exit(pid_t pid, uint64_t ms)
+{
+	uint64_t t0 = now_ms();
+	int status;
+
+	while (now_ms() - t0 < ms) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			return status;
+		usleep(10000);
+	}
+	return -1;
+}
+
+static void stop(pid_t *pid)
+{
+	if (*pid <= 0)
+		return;
+	kill(*pid, SIGTERM);
+	if (wait_exit(*pid, 5000) < 0) {
+		kill(*pid, SIGKILL);
+		waitpid(*pid, NULL, 0);
+	}
+	*pid = -1;
+}
+
+static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void unlink_regions(void)
+{
+	char name[64];
+
+	if (sluice_shm_name(instance, "config", name, sizeof(name)) == 0)
+		shm_unlink(name);
+	if (sluice_shm_name(instance, "status", name, sizeof(name)) == 0)
+		shm_unlink(name);
+}
+
+/* ---- traffic ---- */
+
+static void send_flow(unsigned int flow, uint8_t flags, uint16_t tag, struct rte_mbuf **m)
+{
+	struct frame f;
+
+	fr_ipv4(&f, 0, 6, client4, vip4, (uint16_t)(1024 + flow), 80, flags, 0, 0x4000);
+	fr_put16(f.b + 14 + 4, tag); /* IP ID: the generation before sending */
+	fr_put16(f.b + 14 + 10, 0);
+	fr_put16(f.b + 14 + 10, fr_csum(f.b + 14, 20, 0));
+	*m = t_mbuf(&f);
+}
+
+static void tx_all(struct rte_mbuf **m, uint16_t n)
+{
+	uint16_t sent = 0;
+	uint64_t t0 = now_ms();
+
+	while (sent < n) {
+		sent += rte_eth_tx_burst(0, 0, m + sent, n - sent);
+		if (now_ms() - t0 > 2000)
+			fail_msg("memif TX stuck");
+	}
+}
+
+struct out {
+	unsigned int flow;
+	uint16_t backend;
+	uint16_t tag;
+};
+
+/* Receive n outputs (or fail after 2 s). */
+static void rx_n(struct out *o, unsigned int n)
+{
+	unsigned int got = 0;
+	uint64_t t0 = now_ms();
+
+	while (got < n) {
+		struct rte_mbuf *m[BURST];
+		uint16_t k = rte_eth_rx_burst(0, 0, m, BURST);
+
+		for (uint16_t i = 0; i < k; i++) {
+			const uint8_t *b = rte_pktmbuf_mtod(m[i], const uint8_t *);
+
+			if (got >= n || rte_pktmbuf_data_len(m[i]) < 14 + 20 + 40 ||
+			    fr_get16(b + 12) != 0x0800 || b[14 + 9] != 4 || b[30] != 10 ||
+			    b[31] != 50)
+				fail_msg("unexpected output from sluice-dp");
+			o[got].backend = fr_get16(b + 32);
+			o[got].flow = fr_get16(b + 34 + 20) - 1024u;
+			o[got].tag = fr_get16(b + 34 + 4);
+			got++;
+			rte_pktmbuf_free(m[i]);
+		}
+		if (now_ms() - t0 > 2000)
+			fail_msg("%u of %u packets came back", got, n);
+	}
+}
+
+/* Send flows [first, first + n) and check each against generation g's
+ * table (new flows) or stickiness (flows seen before). */
+static void round_trip(unsigned int first, unsigned int n, uint64_t g, bool fresh)
+{
+	struct rte_mbuf *m[BURST];
+	struct out o[BURST];
+
+	build(oracle_snap, g);
+	for (unsigned int at = first; at < first + n; at += BURST) {
+		unsigned int k = RTE_MIN((unsigned int)BURST, first + n - at);
+
+		for (unsigned int i = 0; i < k; i++)
+			send_flow(at + i, fresh ? SLUICE_TCP_SYN : SLUICE_TCP_ACK, (uint16_t)g,
+				  &m[i]);
+		tx_all(m, (uint16_t)k);
+		rx_n(o, k);
+		for (unsigned int i = 0; i < k; i++) {
+			const struct sluice_backend *want = NULL;
+			uint16_t prev = last_backend[o[i].flow];
+			uint16_t pos = prev && prev < SLUICE_MAX_BACKENDS
+					       ? oracle_snap->backend_pos_by_id[prev]
+					       : SLUICE_NO_POS;
+
+			if (!fresh && pos != SLUICE_NO_POS)
+				want = &oracle_snap->backends[pos]; /* still in the set: stays */
+			if (!want)
+				want = sluice_snapshot_pick(
+					oracle_snap, &oracle_snap->vips[3],
+					t_hash4(6, client4, vip4, (uint16_t)(1024 + o[i].flow), 80, 77));
+			if (o[i].backend != want->id)
+				fail_msg("generation %llu, flow %u: sent to backend %u, expected %u "
+					 "(before: %u)",
+					 (unsigned long long)g, o[i].flow, o[i].backend, want->id, prev);
+			last_backend[o[i].flow] = o[i].backend;
+		}
+	}
+}
+
+static uint64_t dp_counter_drops(unsigned int reason)
+{
+	return __atomic_load_n(&st.lcores[0].counters.drops[reason], __ATOMIC_RELAXED);
+}
+
+/* ---- tests ---- */
+
+static int setup(void **state)
+{
+	char sockarg[128];
+	const char *app[] = {"--instance", instance, "--flows", "65536", NULL};
+	char *eal[] = {"twoproc_test", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
+		       NULL, "--log-level=*:warning", "-l", "0", "--no-telemetry", NULL, NULL};
+	char prefix[64], vdev[128];
+	uint64_t t0;
+	(void)state;
+
+	snprintf(instance, sizeof(instance), "dptest-%d", (int)getpid());
+	snprintf(sock_name, sizeof(sock_name), "sluice-dptest-%d.sock", (int)getpid());
+	snprintf(dp_prefix, sizeof(dp_prefix), "sluice-dptest-%d-dp", (int)getpid());
+	snprintf(log_path, sizeof(log_path), "/tmp/sluice-dptest-%d.log", (int)getpid());
+	snprintf(prefix, sizeof(prefix), "--file-prefix=sluice-test-%d", (int)getpid());
+	snprintf(vdev, sizeof(vdev), "--vdev=net_memif0,role=server,socket=%s", sock_name);
+	eal[6] = prefix;
+	eal[11] = vdev;
+	oracle_snap = calloc(1, sizeof(*oracle_snap));
+	if (!oracle_snap || rte_eal_init(12, eal) < 0)
+		return -1;
+	t_pool = rte_pktmbuf_pool_create("t_pool", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+					 SOCKET_ID_ANY);
+	{
+		struct rte_eth_conf conf;
+
+		memset(&conf, 0, sizeof(conf));
+		if (!t_pool || rte_eth_dev_configure(0, 1, 1, &conf) < 0 ||
+		    rte_eth_rx_queue_setup(0, 0, 1024, SOCKET_ID_ANY, NULL, t_pool) < 0 ||
+		    rte_eth_tx_queue_setup(0, 0, 1024, SOCKET_ID_ANY, NULL) < 0 ||
+		    rte_eth_dev_start(0) < 0)
+			return -1;
+	}
+	/* sluice-dp starts before sluiced has published anything. */
+	snprintf(sockarg, sizeof(sockarg), "--vdev=net_memif0,role=client,socket=%s", sock_name);
+	dp_pid = spawn_dp(sockarg, app);
+	t0 = now_ms();
+	for (;;) {
+		struct rte_eth_link link;
+		char err[256];
+
+		if (!st.hdr && sluice_status_attach(instance, &st, err, sizeof(err)) < 0)
+			memset(&st, 0, sizeof(st));
+		if (rte_eth_link_get_nowait(0, &link) == 0 && link.link_status && st.hdr &&
+		    __atomic_load_n(&st.lcores[0].state, __ATOMIC_ACQUIRE) == SLUICE_LCORE_ONLINE)
+			break;
+		if (now_ms() - t0 > 15000 || waitpid(dp_pid, NULL, WNOHANG) == dp_pid) {
+			dump_log();
+			return -1;
+		}
+		usleep(10000);
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char dir[128];
+	(void)state;
+
+	stop(&writer_pid);
+	stop(&dp_pid);
+	sluice_status_close(&st);
+	sluice_config_close(&cfg);
+	unlink_regions();
+	if (rte_eth_dev_count_avail()) {
+		rte_eth_dev_stop(0);
+		rte_eth_dev_close(0);
+	}
+	t_eal_fini();
+	snprintf(dir, sizeof(dir), "/var/run/dpdk/%s", dp_prefix);
+	nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+	unlink(log_path);
+	free(oracle_snap);
+	return 0;
+}
+
+static void test_no_config_then_first_snapshot(void **state)
+{
+	struct rte_mbuf *m[BURST];
+	char err[256];
+	uint64_t t0;
+	(void)state;
+
+	for (unsigned int i = 0; i < BURST; i++)
+		send_flow(i, SLUICE_TCP_SYN, 0, &m[i]);
+	tx_all(m, BURST);
+	t0 = now_ms();
+	while (dp_counter_drops(SLUICE_DROP_NO_CONFIG) < BURST)
+		if (now_ms() - t0 > 3000)
+			fail_msg("no_config drops: %llu, expected %d",
+				 (unsigned long long)dp_counter_drops(SLUICE_DROP_NO_CONFIG), BURST);
+	/* sluiced appears and publishes: picked up without a restart. */
+	assert_int_equal(sluice_config_create(instance, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(publish(1), 0);
+	wait_seen(1);
+	round_trip(0, FLOWS, 1, true);
+}
+
+static void test_follows_table_changes(void **state)
+{
+	(void)state;
+	/* Generation 2: backend 1 leaves, 2 drains, 5 joins. */
+	assert_int_equal(publish(2), 0);
+	wait_seen(2);
+	round_trip(0, FLOWS, 2, false);
+	round_trip(FLOWS, 256, 2, true);
+}
+
+/* A writer process publishes while traffic flows; every output's backend
+ * must belong to a snapshot current while its packet was in flight:
+ * generations [tag, generation after receipt], i.e. ids [tag, after + 3]. */
+static void test_concurrent_writer(void **state)
+{
+	uint64_t bursts = 0, last_gen = 2;
+	int status;
+	(void)state;
+
+	writer_pid = fork();
+	if (writer_pid == 0) {
+		for (uint64_t g = 3; g < 3 + GENERATIONS; g++) {
+			if (publish(g) < 0)
+				_exit(2);
+			usleep(500);
+		}
+		_exit(0);
+	}
+	assert_true(writer_pid > 0);
+	for (;;) {
+		struct rte_mbuf *m[BURST];
+		struct out o[BURST];
+		uint64_t before = __atomic_load_n(&cfg.hdr->generation, __ATOMIC_ACQUIRE), after;
+		bool writer_done = waitpid(writer_pid, &status, WNOHANG) == writer_pid;
+
+		for (unsigned int i = 0; i < BURST; i++)
+			send_flow((unsigned int)(rte_rand() % (FLOWS + 256)), SLUICE_TCP_ACK,
+				  (uint16_t)before, &m[i]);
+		tx_all(m, BURST);
+		rx_n(o, BURST);
+		after = __atomic_load_n(&cfg.hdr->generation, __ATOMIC_ACQUIRE);
+		for (unsigned int i = 0; i < BURST; i++) {
+			if (o[i].backend < o[i].tag || o[i].backend > after + 3)
+				fail_msg("flow %u sent to backend %u, in no snapshot of generations "
+					 "%u..%llu",
+					 o[i].flow, o[i].backend, o[i].tag, (unsigned long long)after);
+			/* In order and lossless (lockstep): this is the flow's entry. */
+			last_backend[o[i].flow] = o[i].backend;
+		}
+		bursts++;
+		last_gen = after;
+		if (writer_done) {
+			writer_pid = -1;
+			break;
+		}
+	}
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(last_gen, 2 + GENERATIONS);
+	assert_true(bursts > 10);
+	/* Settled: old flows stay where they are if their backend is still
+	 * in the set, else follow the table; new flows follow the table. */
+	wait_seen(last_gen);
+	round_trip(0, FLOWS + 256, last_gen, false);
+	round_trip(0, FLOWS + 256, last_gen, false);
+	round_trip(FLOWS + 256, 1024, last_gen, true);
+}
+
+/* One request on DPDK's telemetry socket; the reply in buf. */
+static void telemetry(const char *cmd, char *buf, size_t len)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	ssize_t n;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/var/run/dpdk/%s/dpdk_telemetry.v2",
+		 dp_prefix);
+	assert_true(fd >= 0);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		fail_msg("cannot connect to %s: %s", sa.sun_path, strerror(errno));
+	n = read(fd, buf, len - 1); /* the greeting */
+	assert_true(n > 0);
+	assert_int_equal(write(fd, cmd, strlen(cmd)), (ssize_t)strlen(cmd));
+	n = read(fd, buf, len - 1);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	close(fd);
+}
+
+static void test_telemetry(void **state)
+{
+	char buf[16384], want[64];
+	(void)state;
+
+	telemetry("/sluice/stats", buf, sizeof(buf));
+	assert_non_null(strstr(buf, "\"rx_packets\""));
+	assert_non_null(strstr(buf, "\"no_config\":32"));
+	telemetry("/sluice/flows", buf, sizeof(buf));
+	assert_non_null(strstr(buf, "\"capacity\""));
+	telemetry("/sluice/generation", buf, sizeof(buf));
+	snprintf(want, sizeof(want), "\"generation\":%d", 2 + GENERATIONS);
+	if (!strstr(buf, want))
+		fail_msg("telemetry: %s", buf);
+}
+
+static void test_sigterm_stops_cleanly(void **state)
+{
+	int status;
+	(void)state;
+
+	kill(dp_pid, SIGTERM);
+	status = wait_exit(dp_pid, 10000);
+	dp_pid = -1;
+	if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		dump_log();
+		fail_msg("sluice-dp did not exit 0 after SIGTERM (status %d)", status);
+	}
+	assert_int_equal(__atomic_load_n(&st.lcores[0].state, __ATOMIC_ACQUIRE),
+			 SLUICE_LCORE_OFFLINE);
+}
+
+/* Run sluice-dp to completion; its exit code, its output in out. */
+static int run_dp(const char *vdev, const char *const *app, char *out, size_t len)
+{
+	pid_t pid = spawn_dp(vdev, app);
+	int status = wait_exit(pid, 20000);
+	FILE *f;
+	size_t n = 0;
+
+	if (status < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		fail_msg("sluice-dp did not exit");
+	}
+	f = fopen(log_path, "r");
+	if (f) {
+		n = fread(out, 1, len - 1, f);
+		fclose(f);
+	}
+	out[n] = '\0';
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_startup_errors(void **state)
+{
+	char out[8192], err[256], vdev[128];
+	const char *bad[] = {"--flows", "12x", NULL};
+	const char *plain[] = {"--instance", instance, NULL};
+	(void)state;
+
+	snprintf(vdev, sizeof(vdev), "--vdev=net_null0");
+	assert_int_equal(run_dp(vdev, bad, out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "--flows 12x"));
+	assert_int_equal(run_dp(NULL, plain, out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "no ports"));
+	/* A config region from another release. */
+	cfg.hdr->abi_version = SLUICE_ABI_VERSION + 1;
+	assert_int_equal(run_dp(vdev, plain, out, sizeof(out)), 1);
+	if (!strstr(out, "ABI version"))
+		fail_msg("no ABI message in: %s", out);
+	cfg.hdr->abi_version = SLUICE_ABI_VERSION;
+	(void)err;
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_no_config_then_first_snapshot),
+		cmocka_unit_test(test_follows_table_changes),
+		cmocka_unit_test(test_concurrent_writer),
+		cmocka_unit_test(test_telemetry),
+		cmocka_unit_test(test_sigterm_stops_cleanly),
+		cmocka_unit_test(test_startup_errors),
+	};
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s PATH-TO-SLUICE-DP\n", argv[0]);
+		return 2;
+	}
+	dp_path = argv[1];
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
