@@ -493,11 +493,13 @@ int daemon_start(struct sluiced *d)
 	d->checkers.ctx = d;
 	d->checkers.changed = health_changed;
 	d->pub = publisher_create(d->base, &d->cfg, &d->model, &ph);
-	d->dw = dpwatch_create(d->base, d->base_conf.instance, stale, &dh);
 	if (d->base_conf.dp_mode != CONF_DP_DPDK)
 		d->xdp = xdpctl_create(d->base_conf.instance, d->base_conf.interface);
-	d->counters = counters_create(d->base, d->dw, d->xdp);
+	/* Before the watch: its first poll, right here, may call dp_fresh
+	 * (a data plane that outlived the previous sluiced), which uses both. */
 	d->xdp_timer = evtimer_new(d->base, xdp_tick, d);
+	d->dw = d->xdp_timer ? dpwatch_create(d->base, d->base_conf.instance, stale, &dh) : NULL;
+	d->counters = counters_create(d->base, d->dw, d->xdp);
 	if (!d->pub || !d->dw || !d->counters || !d->xdp_timer ||
 	    (d->base_conf.dp_mode != CONF_DP_DPDK && !d->xdp)) {
 		slog(SLOG_ERR, "out of memory");

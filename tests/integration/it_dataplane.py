@@ -108,6 +108,16 @@ def main():
     check(all(lc["seen_generation"] >= r["generation"] for lc in stats["lcores"]),
           "the new lcores acknowledged the change")
 
+    # sluiced killed and restarted while the data plane lives: the new
+    # sluiced finds it alive at once (this path once crashed at start-up).
+    d.stop(signal.SIGKILL)
+    os.environ["NOTIFY_SOCKET"] = notify_path
+    d.start()
+    del os.environ["NOTIFY_SOCKET"]
+    check("READY=1" in notify.recv(4096).decode(), "READY=1 after the restart")
+    st = d.ctl_ok("status")["dataplane"]
+    check(st["alive"] and st["pid"] == dp.pid, f"after the restart: {st}")
+
     # systemd: reload and stop.
     d.proc.send_signal(signal.SIGHUP)
     msgs = notify.recv(4096).decode() + notify.recv(4096).decode()
