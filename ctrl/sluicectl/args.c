@@ -177,8 +177,12 @@ static int parse_backend(int argc, char **argv, struct invocation *inv, char *er
 	int rc;
 
 	if (!c)
-		return usage_err(err, errlen, "backend: expected %s",
-				 "list, add, del, drain, enable, disable or weight");
+		return usage_err(err, errlen, argc ? "backend: unknown or ambiguous command \"%s\": "
+						     "expected list, add, del, drain, enable, "
+						     "disable or weight"
+						   : "backend: expected a command%.0s: list, add, del, "
+						     "drain, enable, disable or weight",
+				 argc ? argv[0] : "");
 	snprintf(name, sizeof(name), "backend.%s", c);
 	inv->cmd = name;
 	json_object_set_new(req, "cmd", json_string(name));
@@ -229,7 +233,10 @@ static int parse_vip(int argc, char **argv, struct invocation *inv, char *err, s
 	int rc;
 
 	if (!c)
-		return usage_err(err, errlen, "vip: expected list, show, add or del");
+		return usage_err(err, errlen, argc ? "vip: unknown or ambiguous command \"%s\": "
+						     "expected list, show, add or del"
+						   : "vip: expected a command%.0s: list, show, add or del",
+				 argc ? argv[0] : "");
 	snprintf(name, sizeof(name), "vip.%s", c);
 	inv->cmd = name;
 	json_object_set_new(inv->req, "cmd", json_string(name));
