@@ -384,10 +384,6 @@ int main(int argc, char **argv)
 		LIBBPF_OPTS(bpf_object_open_opts, o, .pin_root_path = sluice_xdp_path_pin_dir(b.xp));
 
 		b.wrap = xdp_bench__open_opts(&o);
-		if (b.wrap)
-			bpf_map__set_max_entries(b.wrap->maps.flows,
-						 (__u32)libbpf_num_possible_cpus() *
-							 SLUICE_XDP_FLOW_SETS);
 		if (b.wrap && xdp_bench__load(b.wrap) < 0) {
 			xdp_bench__destroy(b.wrap);
 			b.wrap = NULL;

@@ -117,30 +117,72 @@ struct sluice_xdp_cfg_sel {
 /* ---- flow table ---- */
 
 /*
- * Connection tracking, per CPU, set-associative: the flows map is an ARRAY
- * of SLUICE_XDP_FLOW_SETS sets per possible CPU (CPU c owns entries
- * [c * SETS, (c + 1) * SETS); the loader sizes the map). A set is one
- * cache line of 4 ways (BPF_F_MMAPABLE keeps the values page-aligned).
- * A flow is identified by sluice_xdp_flow_id(), a 64-bit mix of its key
- * and its VIP's seed (cheaper than the XXH64 flow hash, which only picks
- * table slots and so is computed for new flows only). Two sets are the
- * flow's candidates (two choices keep sets from overflowing long before
- * the table is full): it lives in its first set when that has room, else
- * in its second; ways match on all 64 bits of the id. When all 8 candidate
- * ways are taken, the least recently used is replaced (per-CPU packet
- * clock); stamp 0 marks an empty way.
+ * Connection tracking, one table for the host, set-associative: the flows
+ * map is an ARRAY of SLUICE_XDP_FLOW_SETS sets that every CPU reads and
+ * writes. Not one table per CPU (as Katran has, and as this path had at
+ * first): that relies on the NIC's RSS bringing every packet of a flow to
+ * one CPU, and where nothing does (veth, generic XDP behind a NIC without
+ * RSS, a NAPI instance polled from another CPU) a flow met on a new CPU
+ * after a table change was re-picked, moved, and reset. A shared table
+ * costs nothing on the established path when flows do stay on one CPU; when
+ * they do not, their sets' cache line moves between CPUs, and that is all.
+ *
+ * A set is one cache line of 4 ways (BPF_F_MMAPABLE keeps the values page-
+ * aligned). A flow is identified by sluice_xdp_flow_id(), a 64-bit mix of
+ * its key and its VIP's seed (cheaper than the XXH64 flow hash, which only
+ * picks table slots and so is computed for new flows only). Two sets are
+ * the flow's candidates: it lives in its first set when that has room,
+ * else in its second.
+ *
+ * Writers do not lock: a way is written by whichever CPU inserts or
+ * re-picks the flow, as two plain 8-byte stores (tag, then the rest), and
+ * may be read by another CPU in between. So a way's tag is the flow id
+ * sealed with its backend and VIP (sluice_xdp_flow_tag): a reader that gets
+ * the tag of one write and the backend of another finds no match and
+ * treats the flow as new (a re-pick by the current table), it never sends
+ * a packet to the backend of another flow. The time and class word (seen)
+ * is outside the seal: touching a flow is one 4-byte store.
+ *
+ * Ages: seen holds the time of the flow's last TCP/UDP packet in units of
+ * 64 jiffies (a quarter of a second at 250 Hz) in its upper 30 bits and
+ * its timeout class in the lower 2 (the DPDK path's classes: TCP, UDP,
+ * closing after FIN/RST; dataplane/flowtable.h). An entry older than its class's timeout is
+ * absent; a new flow takes an empty or expired way first, else the way of
+ * its 8 candidates that expires soonest. seen == 0 marks an empty way.
  */
 #ifndef SLUICE_XDP_FLOW_SETS_LOG2
-#define SLUICE_XDP_FLOW_SETS_LOG2 16 /* 65536 sets x 4 ways: 262144 flows per CPU */
+#define SLUICE_XDP_FLOW_SETS_LOG2 18 /* 262144 sets x 4 ways: 1 Mi flows, 16 MiB */
 #endif
 #define SLUICE_XDP_FLOW_SETS (1u << SLUICE_XDP_FLOW_SETS_LOG2)
 #define SLUICE_XDP_FLOW_WAYS 4
 
+/* Idle timeouts by class, in seconds: the DPDK path's defaults (sluice-dp
+ * --tcp-timeout, --udp-timeout, --fin-timeout). */
+#define SLUICE_XDP_TIME_SHIFT 6 /* clock unit: 64 jiffies */
+#define SLUICE_XDP_TIME_MASK 0x3fffffffu
+#define SLUICE_XDP_DEFAULT_HZ 250
+#define SLUICE_XDP_TIMEOUT_TCP 300u
+#define SLUICE_XDP_TIMEOUT_UDP 30u
+#define SLUICE_XDP_TIMEOUT_CLOSING 10u
+/* The three, 10 bits each, by class (class 3 is not used: timeout 0). */
+#define SLUICE_XDP_TIMEOUTS                                                   \
+	(SLUICE_XDP_TIMEOUT_TCP | SLUICE_XDP_TIMEOUT_UDP << 10 | SLUICE_XDP_TIMEOUT_CLOSING << 20)
+enum sluice_xdp_flow_class {
+	SLUICE_XDP_CLASS_TCP = 0,
+	SLUICE_XDP_CLASS_UDP = 1,
+	SLUICE_XDP_CLASS_CLOSING = 2, /* FIN or RST seen */
+};
+
 struct sluice_xdp_flow {
-	__u64 id;	  /* sluice_xdp_flow_id() of the flow */
-	__u16 backend_id; /* stable backend id */
-	__u16 vip_id;	  /* the VIP it was picked for */
-	__u32 stamp;	  /* clock of its last packet; 0: empty way */
+	__u64 tag; /* sluice_xdp_flow_tag(flow id, ref) */
+	union {
+		struct {
+			__u16 backend_id; /* stable backend id */
+			__u16 vip_id;	  /* the VIP it was picked for */
+		};
+		__u32 ref; /* both, as the tag seals them */
+	};
+	__u32 seen; /* time of its last packet << 2 | class; 0: empty way */
 };
 
 struct sluice_xdp_flow_set {
@@ -163,12 +205,22 @@ static SLUICE_INLINE __u64 sluice_xdp_flow_id(const struct sluice_flow_key *k, _
 	return x ^ (x >> 29);
 }
 
-/* The flow's candidate sets on cpu: which = 0 (first) or 1 (second). */
-static SLUICE_INLINE __u32 sluice_xdp_flow_set_of(__u32 cpu, __u64 id, int which)
+/* The tag a way holds for flow id with ref (its backend and VIP ids). A
+ * way whose tag and ref come from two different writes matches no flow
+ * unless both writes named the same backend of the same flow (harmless),
+ * or the two flows' ids differ by exactly the spread of their refs'
+ * difference (1 in 2^64 for hashes). */
+static SLUICE_INLINE __u64 sluice_xdp_flow_tag(__u64 id, __u32 ref)
+{
+	return id ^ ((__u64)ref | (__u64)ref << 32);
+}
+
+/* The flow's candidate sets: which = 0 (first) or 1 (second). */
+static SLUICE_INLINE __u32 sluice_xdp_flow_set_of(__u64 id, int which)
 {
 	__u32 bits = which ? (__u32)(id >> 40) : (__u32)(id >> 8);
 
-	return cpu * SLUICE_XDP_FLOW_SETS + (bits & (SLUICE_XDP_FLOW_SETS - 1));
+	return bits & (SLUICE_XDP_FLOW_SETS - 1);
 }
 
 /* ---- counters ---- */
@@ -176,11 +228,12 @@ static SLUICE_INLINE __u32 sluice_xdp_flow_set_of(__u32 cpu, __u64 id, int which
 /*
  * Counters only the XDP path has (the others are the lcores' names, in
  * struct sluice_lcore_counters, so that sluiced sums XDP CPUs like lcores).
- *   lru_hits        packets whose flow was in this CPU's flow table
- *   lru_misses      packets whose flow was not (new flow, or first packet
- *                   of the flow on this CPU)
- * (flow_entries and flow_evictions, in the lcore names, count ways filled
- * for the first time and ways taken from another flow.)
+ *   lru_hits        packets whose flow was in the flow table
+ *   lru_misses      packets whose flow was not (a new flow, one that
+ *                   expired or was evicted)
+ * (In the lcore names: flow_entries counts ways filled for the first time,
+ * flow_evictions ways taken from a live flow, flow_expired ways taken from
+ * an expired one; summed over CPUs, flow_entries is the ways ever used.)
  *   pass_arp        ARP requests handed to the kernel
  *   pass_nd         IPv6 neighbour solicitations handed to the kernel
  *   xdp_pass        all packets handed to the kernel (XDP_PASS)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (BSD-3-Clause OR GPL-2.0) */
 /*
  * From a classified packet to a backend: the VIP match (the index: exact
- * port, then the port-0 wildcard), connection tracking in the per-CPU
- * flow table, and the VIP's lookup table (map-in-map) for new flows.
+ * port, then the port-0 wildcard), connection tracking in the host's
+ * flow table (shared by every CPU: xdp_abi.h), and the VIP's lookup table (map-in-map) for new flows.
  *
  * Connection tracking follows DESIGN.md: an established flow keeps its
  * backend while that backend is still in the VIP's set and its state keeps
@@ -115,44 +115,125 @@ static SLUICE_INLINE int table_pick(__u32 vip_id, __u64 hash)
 	return e->ids[slot % SLUICE_XDP_SLOTS_PER_ENTRY];
 }
 
-/* The way of set that holds flow id, or NULL. */
-static SLUICE_INLINE struct sluice_xdp_flow *flow_find(struct sluice_xdp_flow_set *set, __u64 id)
+/* The kernel's tick rate, for the flow table's clock (libbpf reads it from
+ * the kernel's configuration; Debian's when that cannot be read). */
+extern unsigned int CONFIG_HZ __kconfig __weak;
+
+/* The flow table's clock: jiffies in units of 2^SLUICE_XDP_TIME_SHIFT, 30
+ * bits, offset by half their range so that an empty way (seen 0) is as old
+ * as anything can be, without a test for it (a branch per way multiplies
+ * the verifier's paths through the victim choice). jiffies, not the coarse
+ * nanosecond clock: bpf_jiffies64 is a load, bpf_ktime_get_coarse_ns a
+ * sequence-counted read that cost ~18 ns a packet here. */
+static SLUICE_INLINE __u32 flow_now(void)
+{
+	return (__u32)((bpf_jiffies64() >> SLUICE_XDP_TIME_SHIFT) + (1u << 29)) &
+	       SLUICE_XDP_TIME_MASK;
+}
+
+/* Units of time way w has left before it expires; <= 0: empty or expired.
+ * Branch-free, for the reason above. */
+static SLUICE_INLINE int flow_left(const struct sluice_xdp_flow *w, __u32 now)
+{
+	__u32 seen = w->seen, age = (now - (seen >> 2)) & SLUICE_XDP_TIME_MASK;
+	__u32 secs = (SLUICE_XDP_TIMEOUTS >> ((seen & 3) * 10)) & 0x3ff;
+	__u32 hz = CONFIG_HZ ? CONFIG_HZ : SLUICE_XDP_DEFAULT_HZ;
+
+	return (int)((secs * hz) >> SLUICE_XDP_TIME_SHIFT) - (int)age;
+}
+
+/* The live way of set that holds flow id, or NULL. */
+static SLUICE_INLINE struct sluice_xdp_flow *flow_find(struct sluice_xdp_flow_set *set, __u64 id,
+						       __u32 now)
 {
 #pragma unroll
-	for (int w = 0; w < SLUICE_XDP_FLOW_WAYS; w++)
-		if (set->way[w].id == id && set->way[w].stamp)
-			return &set->way[w];
+	for (int w = 0; w < SLUICE_XDP_FLOW_WAYS; w++) {
+		struct sluice_xdp_flow *f = &set->way[w];
+
+		if (f->tag == sluice_xdp_flow_tag(id, f->ref) && flow_left(f, now) > 0)
+			return f;
+	}
 	return NULL;
 }
 
-/* The way a new flow takes: an empty way of its first set, else of its
- * second, else the least recently used of the two sets. */
+/* A way of set was never used. Then no flow lives in its second set with
+ * set as its first (it would have taken that way), and a new flow need not
+ * read its second set's cache line. */
+static SLUICE_INLINE int set_has_unused(const struct sluice_xdp_flow_set *set)
+{
+	return !(set->way[0].seen && set->way[1].seen && set->way[2].seen && set->way[3].seen);
+}
+
+/* The way a new flow takes: an empty or expired way of its first set, else
+ * of its second, else the one of the 8 that expires soonest. *live: it
+ * holds a live flow (an eviction). */
 static SLUICE_INLINE struct sluice_xdp_flow *flow_victim(struct sluice_xdp_flow_set *a,
-							 struct sluice_xdp_flow_set *b, __u32 clock)
+							 struct sluice_xdp_flow_set *b, __u32 now,
+							 int *live)
 {
 	struct sluice_xdp_flow *victim = &a->way[0];
-	__u32 oldest = 0;
+	int soonest = 0x7fffffff;
 
+	*live = 0;
 #pragma unroll
 	for (int w = 0; w < SLUICE_XDP_FLOW_WAYS; w++)
-		if (!a->way[w].stamp)
+		if (flow_left(&a->way[w], now) <= 0)
 			return &a->way[w];
 #pragma unroll
 	for (int w = 0; w < SLUICE_XDP_FLOW_WAYS; w++)
-		if (!b->way[w].stamp)
+		if (flow_left(&b->way[w], now) <= 0)
 			return &b->way[w];
+	*live = 1;
 #pragma unroll
 	for (int w = 0; w < SLUICE_XDP_FLOW_WAYS; w++) {
-		if (clock - a->way[w].stamp > oldest) {
-			oldest = clock - a->way[w].stamp;
+		int la = flow_left(&a->way[w], now), lb = flow_left(&b->way[w], now);
+
+		if (la < soonest) {
+			soonest = la;
 			victim = &a->way[w];
 		}
-		if (clock - b->way[w].stamp > oldest) {
-			oldest = clock - b->way[w].stamp;
+		if (lb < soonest) {
+			soonest = lb;
 			victim = &b->way[w];
 		}
 	}
 	return victim;
+}
+
+/* The class a flow's packet puts it in, as the DPDK path's flow table does
+ * (sluice_ft_touch): FIN or RST close it, a SYN without ACK (the 4-tuple
+ * reused) opens it again, anything else leaves it as it was. */
+static SLUICE_INLINE __u32 flow_class(const struct sluice_pkt *p, __u32 cls)
+{
+	if (p->key.proto != SLUICE_IPPROTO_TCP)
+		return SLUICE_XDP_CLASS_UDP;
+	if (p->tcp_flags & (SLUICE_TCP_FIN | SLUICE_TCP_RST))
+		return SLUICE_XDP_CLASS_CLOSING;
+	if ((p->tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) == SLUICE_TCP_SYN)
+		return SLUICE_XDP_CLASS_TCP;
+	return cls;
+}
+
+/* A TCP/UDP packet of the flow in way f was seen now: one 4-byte store,
+ * and none while the time unit and the class stay (most packets), so that
+ * established flows leave their set's cache line clean. */
+static SLUICE_INLINE void flow_touch(struct sluice_xdp_flow *f, const struct sluice_pkt *p,
+				     __u32 now)
+{
+	__u32 seen = now << 2 | flow_class(p, f->seen & 3);
+
+	if (f->seen != seen)
+		f->seen = seen;
+}
+
+/* Name backend id of vip_id in way f, for flow id. */
+static SLUICE_INLINE void flow_set_backend(struct sluice_xdp_flow *f, __u64 id, __u32 be_id,
+					   __u32 vip_id)
+{
+	struct sluice_xdp_flow w = {.backend_id = (__u16)be_id, .vip_id = (__u16)vip_id};
+
+	f->tag = sluice_xdp_flow_tag(id, w.ref);
+	f->ref = w.ref;
 }
 
 /*
@@ -166,23 +247,21 @@ flow_backend(struct sluice_xdp_stats *st, const struct sluice_pkt *p, const stru
 	     __u32 *be_id, __u64 *hash, int *hashed)
 {
 	__u64 fid = sluice_xdp_flow_id(&p->key, vip->hash_seed);
-	__u32 cpu = bpf_get_smp_processor_id(), clock, id;
-	__u32 ia = sluice_xdp_flow_set_of(cpu, fid, 0), ib = sluice_xdp_flow_set_of(cpu, fid, 1);
+	__u32 ia = sluice_xdp_flow_set_of(fid, 0), ib = sluice_xdp_flow_set_of(fid, 1);
+	__u32 now = flow_now(), id;
 	struct sluice_xdp_flow_set *a, *b;
 	const struct sluice_backend *be;
 	struct sluice_xdp_flow *f;
-	int pick;
+	int pick, live;
 
 	a = bpf_map_lookup_elem(&flows, &ia);
 	b = bpf_map_lookup_elem(&flows, &ib);
 	if (!a || !b)
 		return NULL;
-	/* The per-CPU packet clock, never 0 (0 marks an empty way). */
-	clock = (__u32)st->lcore.rx_packets | 1;
 
-	f = flow_find(a, fid);
-	if (!f)
-		f = flow_find(b, fid);
+	f = flow_find(a, fid, now);
+	if (!f && !set_has_unused(a))
+		f = flow_find(b, fid, now);
 	if (f) {
 		st->xdp.lru_hits++;
 		id = f->backend_id;
@@ -190,7 +269,7 @@ flow_backend(struct sluice_xdp_stats *st, const struct sluice_pkt *p, const stru
 		if (f->vip_id == vip->id && be && be->vip_id == vip->id &&
 		    sluice_backend_keeps_flows(be->state)) {
 			if (p->kind == SLUICE_PKT_FLOW)
-				f->stamp = clock;
+				flow_touch(f, p, now);
 			*be_id = id;
 			return be;
 		}
@@ -219,24 +298,23 @@ flow_backend(struct sluice_xdp_stats *st, const struct sluice_pkt *p, const stru
 		 * flow keeps its age: an error says nothing about it being
 		 * alive). */
 		st->lcore.flow_repicks++;
-		f->backend_id = (__u16)id;
-		f->vip_id = (__u16)vip->id;
+		flow_set_backend(f, fid, id, vip->id);
 		if (p->kind == SLUICE_PKT_FLOW)
-			f->stamp = clock;
+			flow_touch(f, p, now);
 		return be;
 	}
 	if (p->kind != SLUICE_PKT_FLOW)
 		return be; /* no entry for a flow known only from an ICMP error */
-	f = flow_victim(a, b, clock);
-	if (f->stamp)
+	f = flow_victim(a, b, now, &live);
+	if (live)
 		st->lcore.flow_evictions++;
+	else if (f->seen)
+		st->lcore.flow_expired++;
 	else
 		st->lcore.flow_entries++;
 	st->lcore.flow_inserts++;
-	f->id = fid;
-	f->backend_id = (__u16)id;
-	f->vip_id = (__u16)vip->id;
-	f->stamp = clock;
+	flow_set_backend(f, fid, id, vip->id);
+	f->seen = now << 2 | flow_class(p, SLUICE_XDP_CLASS_TCP);
 	return be;
 }
 

@@ -71,8 +71,8 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } backends SEC(".maps");
 
-/* Connection tracking: SLUICE_XDP_FLOW_SETS sets per CPU (the loader sets
- * max_entries to that times the possible CPUs), LRU within a set. */
+/* Connection tracking: SLUICE_XDP_FLOW_SETS sets shared by every CPU,
+ * soonest-to-expire replaced within a flow's two sets (xdp_abi.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);

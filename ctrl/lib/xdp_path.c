@@ -214,13 +214,6 @@ int sluice_xdp_path_open(const char *instance, struct sluice_xdp_path **out, cha
 				 strerror(errno));
 		goto fail;
 	}
-	/* Every possible CPU its own flow sets. */
-	rc = bpf_map__set_max_entries(xp->skel->maps.flows,
-				      (__u32)xp->ncpus * SLUICE_XDP_FLOW_SETS);
-	if (rc < 0) {
-		rc = sluice_errf(err, errlen, rc, "cannot size the flow table: %s", strerror(-rc));
-		goto fail;
-	}
 	libbpf_last[0] = '\0';
 	rc = sluice_xdp__load(xp->skel);
 	if (rc < 0) {

@@ -10,6 +10,7 @@
  * Pinned maps live under /sys/fs/bpf/sluice/xdpfx-<pid>-N and are removed.
  */
 #include <setjmp.h>
+#include <sys/mman.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
@@ -736,11 +737,10 @@ static void test_fragments(void **state)
 
 #define NFLOWS 300
 
-/* Forget every flow (earlier fixtures left theirs): zero every set of
- * every CPU. */
+/* Forget every flow (earlier fixtures left theirs): zero every set. */
 static void flows_clear(struct fx *f)
 {
-	__u32 n = (__u32)libbpf_num_possible_cpus() * SLUICE_XDP_FLOW_SETS;
+	__u32 n = SLUICE_XDP_FLOW_SETS;
 	__u32 *keys = calloc(n, sizeof(*keys));
 	void *zero = calloc(n, sizeof(struct sluice_xdp_flow_set));
 	char path[256];
@@ -804,6 +804,155 @@ static __u16 resend(struct fx *f, int i, const struct sluice_backend **be_out)
 	return 0;
 }
 
+/* The kernel's tick rate, as the program reads it (CONFIG_HZ through
+ * libbpf's kconfig; 250 when the configuration cannot be read). */
+static unsigned int kernel_hz(void)
+{
+	FILE *p = popen("(zcat /proc/config.gz 2>/dev/null || cat /boot/config-$(uname -r) "
+			"2>/dev/null) | sed -n 's/^CONFIG_HZ=//p'",
+			"r");
+	unsigned int hz = 0;
+
+	if (p) {
+		if (fscanf(p, "%u", &hz) != 1)
+			hz = 0;
+		pclose(p);
+	}
+	return hz ? hz : SLUICE_XDP_DEFAULT_HZ;
+}
+
+/* The flow table, mapped (BPF_F_MMAPABLE), and the one live way in it. */
+static struct sluice_xdp_flow_set *flows_map(struct fx *f)
+{
+	char path[256];
+	void *m;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/flows", sluice_xdp_path_pin_dir(f->xp));
+	fd = bpf_obj_get(path);
+	assert_true(fd >= 0);
+	m = mmap(NULL, (size_t)SLUICE_XDP_FLOW_SETS * sizeof(struct sluice_xdp_flow_set),
+		 PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	assert_true(m != MAP_FAILED);
+	return m;
+}
+
+static struct sluice_xdp_flow *only_way(struct sluice_xdp_flow_set *sets)
+{
+	struct sluice_xdp_flow *found = NULL;
+
+	for (__u32 i = 0; i < SLUICE_XDP_FLOW_SETS; i++)
+		for (int w = 0; w < SLUICE_XDP_FLOW_WAYS; w++)
+			if (sets[i].way[w].seen) {
+				assert_null(found);
+				found = &sets[i].way[w];
+			}
+	assert_non_null(found);
+	return found;
+}
+
+/* Move way f's last packet back by secs seconds (clock units of 64
+ * jiffies). */
+static void age_way(struct sluice_xdp_flow *w, unsigned int secs)
+{
+	__u32 units = (__u32)(((unsigned long long)secs * kernel_hz()) >> SLUICE_XDP_TIME_SHIFT);
+
+	w->seen = (((w->seen >> 2) - units) & SLUICE_XDP_TIME_MASK) << 2 | (w->seen & 3);
+}
+
+/* Idle timeouts by class, as the DPDK path's: a TCP flow lives 300 s after
+ * its last packet, a closing one (FIN or RST seen) 10 s, a UDP one 30 s;
+ * an expired entry is a new flow again (its way reused, counted as
+ * expired). Ages are made by moving the entry's time back. */
+static void test_idle_timeouts(void **state)
+{
+	struct fx *f = *state;
+	struct sluice_xdp_flow_set *sets;
+	struct sluice_xdp_flow *w;
+	struct frame in;
+	struct result r;
+
+	flows_clear(f);
+	sets = flows_map(f);
+	fr_ipv4(&in, 0, 6, client4, vip4a, 41000, 80, SLUICE_TCP_SYN, 0, 0x4000);
+	run(f, in.b, in.len, &r);
+	w = only_way(sets);
+	assert_int_equal(w->seen & 3, SLUICE_XDP_CLASS_TCP);
+	/* 20 s idle: a TCP flow is still there; after a FIN, 20 s is too long. */
+	age_way(w, 20);
+	fr_ipv4(&in, 0, 6, client4, vip4a, 41000, 80, SLUICE_TCP_FIN | SLUICE_TCP_ACK, 0, 0x4000);
+	run(f, in.b, in.len, &r);
+	assert_int_equal(D_XDP(f, lru_hits), 1);
+	assert_int_equal(w->seen & 3, SLUICE_XDP_CLASS_CLOSING);
+	age_way(w, 8);
+	fr_ipv4(&in, 0, 6, client4, vip4a, 41000, 80, SLUICE_TCP_ACK, 0, 0x4000);
+	run(f, in.b, in.len, &r);
+	assert_int_equal(D_XDP(f, lru_hits), 1); /* 8 s < 10 s */
+	age_way(w, 12);
+	run(f, in.b, in.len, &r);
+	assert_int_equal(D_XDP(f, lru_misses), 1); /* 12 s > 10 s: gone */
+	assert_int_equal(D_LCORE(f, flow_expired), 1);
+	assert_int_equal(D_LCORE(f, flow_inserts), 1);
+	assert_true(only_way(sets) == w); /* its own way, reused */
+	assert_int_equal(w->seen & 3, SLUICE_XDP_CLASS_TCP);
+	/* A TCP flow idle for 290 s lives, for 310 s it does not. */
+	age_way(w, 290);
+	run(f, in.b, in.len, &r);
+	assert_int_equal(D_XDP(f, lru_hits), 1);
+	age_way(w, 310);
+	run(f, in.b, in.len, &r);
+	assert_int_equal(D_XDP(f, lru_misses), 1);
+
+	/* UDP: 30 s. */
+	flows_clear(f);
+	fr_ipv4(&in, 0, 17, client4, vip4a, 5353, 9999, 0, 20, 0);
+	run(f, in.b, in.len, &r);
+	w = only_way(sets);
+	assert_int_equal(w->seen & 3, SLUICE_XDP_CLASS_UDP);
+	age_way(w, 25);
+	run(f, in.b, in.len, &r);
+	assert_int_equal(D_XDP(f, lru_hits), 1);
+	age_way(w, 35);
+	run(f, in.b, in.len, &r);
+	assert_int_equal(D_XDP(f, lru_misses), 1);
+	munmap(sets, (size_t)SLUICE_XDP_FLOW_SETS * sizeof(struct sluice_xdp_flow_set));
+}
+
+/* The flow table is shared by the CPUs without locks: a way read while
+ * another CPU rewrites it may hold the tag of one write and the backend of
+ * another. Such a way must match no flow: the packet is a miss (the table
+ * picks), never sent to the backend the torn way names. */
+static void test_torn_way_is_a_miss(void **state)
+{
+	struct fx *f = *state;
+	uint64_t h = hash4(client4, vip4a, 6, 41001, 80, 0x1111);
+	const struct sluice_backend *be;
+	struct sluice_xdp_flow_set *sets;
+	struct sluice_xdp_flow *w;
+	struct frame in;
+	struct result r;
+
+	flows_clear(f);
+	sets = flows_map(f);
+	fr_ipv4(&in, 0, 6, client4, vip4a, 41001, 80, SLUICE_TCP_SYN, 0, 0x4000);
+	run(f, in.b, in.len, &r);
+	be = expect_forward(f, &in, &r, V_TCP4, h);
+	w = only_way(sets);
+	/* Another backend of the VIP in the way, the tag left as it was. */
+	for (__u32 b = 0; b < f->snap->n_backends; b++)
+		if (f->snap->backends[b].vip_id == V_TCP4 && f->snap->backends[b].id != be->id) {
+			w->backend_id = f->snap->backends[b].id;
+			break;
+		}
+	assert_int_not_equal(w->backend_id, be->id);
+	fr_ipv4(&in, 0, 6, client4, vip4a, 41001, 80, SLUICE_TCP_ACK, 0, 0x4000);
+	run(f, in.b, in.len, &r);
+	assert_int_equal(D_XDP(f, lru_misses), 1);
+	assert_int_equal(expect_forward(f, &in, &r, V_TCP4, h)->id, be->id);
+	munmap(sets, (size_t)SLUICE_XDP_FLOW_SETS * sizeof(struct sluice_xdp_flow_set));
+}
+
 /* Adding a backend swaps in a new table: established flows keep their
  * backends, new flows follow the new table. */
 static void test_table_swap_keeps_flows(void **state)
@@ -837,6 +986,37 @@ static void test_table_swap_keeps_flows(void **state)
 		run(f, in.b, in.len, &r);
 		expect_forward(f, &in, &r, V_TCP4, hash4(client4b, vip4a, 6, port, 80, 0x1111));
 	}
+	default_vips(f->vips);
+	publish(f, N_VIPS);
+}
+
+/* One flow table for the host: flows established on CPU 0 keep their
+ * backends when their packets arrive on CPU 1 after the table changed (no
+ * RSS on veth; a NAPI instance polled from another CPU). With a table per
+ * CPU, CPU 1 would re-pick them from the new table and move some. */
+static void test_flows_follow_across_cpus(void **state)
+{
+	struct fx *f = *state;
+	__u16 before[NFLOWS];
+	int moved_by_table = 0;
+
+	assert_true(libbpf_num_possible_cpus() >= 2); /* this machine has 2 */
+	establish(f, before);
+	fx_add_backend(&f->vips[V_TCP4], 104, a4(10, 0, 1, 5), SLUICE_BACKEND_ACTIVE);
+	publish(f, N_VIPS);
+	assert_int_equal(fx_pin_cpu(1), 0);
+	for (int i = 0; i < NFLOWS; i++) {
+		uint64_t h = hash4(client4b, vip4a, 6, (uint16_t)(20000 + i), 80, 0x1111);
+
+		if (sluice_snapshot_pick(f->snap, snap_vip(f, V_TCP4), h)->id != before[i])
+			moved_by_table++;
+		assert_int_equal(resend(f, i, NULL), before[i]);
+		assert_int_equal(D_XDP(f, lru_hits), 1);
+	}
+	assert_int_equal(fx_pin_cpu(0), 0);
+	printf("on the other CPU: %d of %d flows would move by the new table; none did\n",
+	       moved_by_table, NFLOWS);
+	assert_true(moved_by_table > 0);
 	default_vips(f->vips);
 	publish(f, N_VIPS);
 }
@@ -1024,7 +1204,10 @@ int main(void)
 		cmocka_unit_test(test_truncated_at_every_header),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_fragments),
+		cmocka_unit_test(test_idle_timeouts),
+		cmocka_unit_test(test_torn_way_is_a_miss),
 		cmocka_unit_test(test_table_swap_keeps_flows),
+		cmocka_unit_test(test_flows_follow_across_cpus),
 		cmocka_unit_test(test_repick_after_removal),
 		cmocka_unit_test(test_vip_removed_and_added),
 		cmocka_unit_test(test_publish_refuses_bad_snapshot),

@@ -250,7 +250,7 @@ static int open_map(struct xdp_side *x, const char *name)
 /* Both flow tables empty. */
 static void reset_flows(struct xdp_side *x, struct dp_side *d)
 {
-	__u32 n = (__u32)x->ncpus * SLUICE_XDP_FLOW_SETS, *keys = calloc(n, sizeof(*keys));
+	__u32 n = SLUICE_XDP_FLOW_SETS, *keys = calloc(n, sizeof(*keys));
 	void *zero = calloc(n, sizeof(struct sluice_xdp_flow_set));
 
 	for (__u32 i = 0; i < n; i++)
