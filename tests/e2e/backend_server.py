@@ -3,9 +3,9 @@
 
 HTTP on --http-port answers every GET with the backend's name (keep-alive,
 so one connection can ask many times); a TCP echo service on --echo-port
-sends back every byte it gets, for long-lived streaming connections. Both
-listen on all addresses, so they answer for the VIP the backend carries on
-its loopback. Stops on SIGTERM.
+greets with the name, then sends back every byte it gets, for long-lived
+streaming connections. Both listen on all addresses, so they answer for
+the VIP the backend carries on its loopback. Stops on SIGTERM.
 """
 import argparse
 import http.server
@@ -31,7 +31,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-class HTTPServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
+class Quiet:
+    """Clients that hang up early (health checks do) are not errors here."""
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
+class HTTPServer(Quiet, socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 512  # tests open a thousand connections at once
@@ -39,6 +47,8 @@ class HTTPServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 class EchoHandler(socketserver.BaseRequestHandler):
     def handle(self):
+        # The greeting tells a long-lived client which backend it reached.
+        self.request.sendall((self.server.backend_name + "\n").encode())
         while True:
             data = self.request.recv(65536)
             if not data:
@@ -46,7 +56,7 @@ class EchoHandler(socketserver.BaseRequestHandler):
             self.request.sendall(data)
 
 
-class EchoServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
+class EchoServer(Quiet, socketserver.ThreadingMixIn, socketserver.TCPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 512
@@ -73,8 +83,9 @@ def main():
     if a.ipv6:
         http_cls, echo_cls, any_addr = HTTPServer6, EchoServer6, "::"
     h = http_cls((any_addr, a.http_port), Handler)
-    h.backend_name = a.name
-    servers = [h, echo_cls((any_addr, a.echo_port), EchoHandler)]
+    e = echo_cls((any_addr, a.echo_port), EchoHandler)
+    h.backend_name = e.backend_name = a.name
+    servers = [h, e]
     for s in servers:
         threading.Thread(target=s.serve_forever, daemon=True).start()
 

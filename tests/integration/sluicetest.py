@@ -40,6 +40,8 @@ def _cleanup():
                 os.unlink(f"/dev/shm/sluice-{inst}-{kind}")
             except FileNotFoundError:
                 pass
+        # The XDP path's pinned maps, when the test had it load them.
+        shutil.rmtree(f"/sys/fs/bpf/sluice/{inst}", ignore_errors=True)
     for d in _dirs:
         shutil.rmtree(d, ignore_errors=True)
 
@@ -118,7 +120,11 @@ class Backend:
 
 
 class Sluiced:
-    def __init__(self, name):
+    """wrap: argv prefix to start sluiced with (e.g. nsenter into a network
+    namespace, for the end-to-end tests)."""
+
+    def __init__(self, name, wrap=()):
+        self.wrap = list(wrap)
         self.dir = tempfile.mkdtemp(prefix=f"sluice-it-{name}-")
         _dirs.append(self.dir)
         self.instance = f"it-{name}-{os.getpid()}"[:32]
@@ -140,13 +146,14 @@ class Sluiced:
 
     def start(self, ready=True):
         log = open(self.log_path, "a")
-        self.proc = spawn([SLUICED, "-c", self.config_path], stderr=log, stdout=log)
+        self.proc = spawn(self.wrap + [SLUICED, "-c", self.config_path], stderr=log, stdout=log)
         log.close()
         if not ready:
             return self.proc
         wait_until(lambda: self.proc.poll() is not None or self.ctl("status")[0] == 0, 10,
                    "sluiced to answer")
-        check(self.proc.poll() is None, f"sluiced exited: {self.log()}")
+        check(self.proc.poll() is None,
+              f"sluiced exited with status {self.proc.returncode}: {self.log()[-3000:]}")
         return self.proc
 
     def stop(self, sig=signal.SIGTERM):
@@ -204,10 +211,10 @@ def run(main):
     except AssertionError as e:
         print(f"FAIL: {e}", flush=True)
         for d in _dirs:
-            log = os.path.join(d, "sluiced.log")
-            if os.path.exists(log):
-                print(f"--- {log} ---")
-                with open(log) as f:
-                    print(f.read()[-6000:])
+            for name in sorted(os.listdir(d)):
+                if name.endswith(".log"):
+                    print(f"--- {os.path.join(d, name)} ---")
+                    with open(os.path.join(d, name)) as f:
+                        print(f.read()[-6000:])
         sys.exit(1)
     print("PASS", flush=True)

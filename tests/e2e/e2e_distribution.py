@@ -1,0 +1,36 @@
+#!/usr/bin/env python3
+"""Distribution: 1,200 new TCP connections from the client to the VIP spread
+over 4 equal backends within 20 % of even; after weights 1:1:2:4 are set
+with sluicectl, 2,400 more spread by weight within 20 % of each share. Every
+request must be answered (by a backend of the VIP's set). --path picks the
+data path (dpdk or xdp)."""
+import lab
+from lab import st
+
+
+def spread(results, shares, what):
+    st.check(not lab.failures(results),
+             f"{what}: {len(lab.failures(results))} requests failed: {lab.failures(results)[:3]}")
+    c = lab.counts(results)
+    total = len(results)
+    st.say(f"{what}: {dict(sorted(c.items()))}")
+    st.check(set(c) <= set(shares), f"{what}: answers from outside the VIP's set: {c}")
+    wsum = sum(shares.values())
+    for name, w in shares.items():
+        want = total * w / wsum
+        got = c.get(name, 0)
+        st.check(abs(got - want) <= 0.2 * want,
+                 f"{what}: {name} answered {got}, want {want:.0f} +- 20 %")
+
+
+def main():
+    path = lab.parse_path()
+    L = lab.Lab("dist", path, backends=4).create()
+    spread(L.requests(1200), {f"b{i}": 1 for i in range(1, 5)}, f"{path}: 4 equal backends")
+    for i, w in ((1, 100), (2, 100), (3, 200), (4, 400)):
+        L.ctl_ok("backend", "weight", L.vip, lab.backend_ip(i), str(w))
+    spread(L.requests(2400), {"b1": 1, "b2": 1, "b3": 2, "b4": 4}, f"{path}: weights 1:1:2:4")
+
+
+if __name__ == "__main__":
+    lab.run(main)
