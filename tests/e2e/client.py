@@ -149,7 +149,8 @@ def cmd_streams(a):
     while time.monotonic() - t0 < a.timeout and any(
             st.backend is None and st.error is None for st in streams):
         time.sleep(0.01)
-    print(json.dumps({"ready": sum(st.backend is not None for st in streams)}), flush=True)
+    print(json.dumps({"ready": sum(st.backend is not None for st in streams),
+                      "backends": [st.backend for st in streams]}), flush=True)
     stop.wait(a.duration or None)
     stop.set()
     for st in streams:

@@ -62,7 +62,8 @@ class Lab:
     backends: how many backend namespaces (all start serving); in_vip: how
     many of them the VIP starts with (default all)."""
 
-    def __init__(self, name, path, backends=4, in_vip=None, health=None, heartbeat_ms=300):
+    def __init__(self, name, path, backends=4, in_vip=None, health=None, heartbeat_ms=300,
+                 config_file=None):
         st.check(path in PATHS, f"unknown data path {path}")
         self.path = path
         self.topo = f"{name}{os.getpid()}"
@@ -71,6 +72,7 @@ class Lab:
         self.health = health or {"type": "http", "interval_ms": 200, "timeout_ms": 150,
                                  "rise": 2, "fall": 2}
         self.heartbeat_ms = heartbeat_ms
+        self.config_file = config_file  # a shipped file instead of config()
         self.servers = {}
         self.dp = None
         self.sluiced = None
@@ -163,7 +165,10 @@ class Lab:
 
     def start_sluiced(self):
         self.sluiced = st.Sluiced(self.topo, wrap=self.nsenter("lb"))
-        self.sluiced.write_config(self.config())
+        if self.config_file:
+            self.sluiced.use_config(self.config_file)
+        else:
+            self.sluiced.write_config(self.config())
         self.sluiced.start()
 
     def dp_argv(self):

@@ -18,6 +18,8 @@ TOPO_NBACKENDS=0
 TOPO_PIDS=()
 VIP4=10.100.200.1
 VIP6=fd00:100:200::1
+TOPO_ROUTER_MAC=02:00:5e:64:01:01
+TOPO_LB_MAC=02:00:5e:64:01:02
 
 topo_ns() { echo "${TOPO}-$1"; }
 topo_exec() { local ns=$1; shift; ip netns exec "$(topo_ns "$ns")" "$@"; }
@@ -43,6 +45,9 @@ topo_create() { # NBACKENDS
 	ip netns exec "$r" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
 		net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0
 	ip -n "$r" link add br0 type bridge
+	# Fixed MACs for the router and the load balancer: a configuration
+	# file can name the next hop (docs/examples/demo.json).
+	ip -n "$r" link set br0 address "$TOPO_ROUTER_MAC"
 	ip -n "$r" link set br0 up
 	ip -n "$r" addr add 10.100.1.1/24 dev br0
 	ip -n "$r" addr add fd00:100:1::1/64 dev br0 nodad
@@ -57,7 +62,7 @@ topo_create() { # NBACKENDS
 	ip -n "$r" addr add fd00:100:0::1/64 dev toclient nodad
 	ip -n "$r" link set toclient up
 	# Server segment: the load balancer and the backends on br0.
-	ip -n "$l" link add eth0 type veth peer name tolb netns "$r"
+	ip -n "$l" link add eth0 address "$TOPO_LB_MAC" type veth peer name tolb netns "$r"
 	ip -n "$r" link set tolb master br0 up
 	ip -n "$l" addr add 10.100.1.2/24 dev eth0
 	ip -n "$l" addr add fd00:100:1::2/64 dev eth0 nodad

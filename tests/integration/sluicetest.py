@@ -136,6 +136,16 @@ class Sluiced:
         self.metrics_port = free_port()
         self.proc = None
 
+    def use_config(self, path):
+        """Run with the configuration file at path as it is (its instance
+        and control socket); the state file stays in this run's directory."""
+        with open(path) as f:
+            cfg = json.load(f)
+        self.config_path = path
+        self.instance = cfg.get("instance", "sluice")
+        _instances.append(self.instance)
+        self.sock = cfg.get("control", {}).get("socket", f"/run/sluice/{self.instance}.sock")
+
     def write_config(self, cfg):
         cfg = dict(cfg)
         cfg.setdefault("instance", self.instance)
@@ -146,7 +156,8 @@ class Sluiced:
 
     def start(self, ready=True):
         log = open(self.log_path, "a")
-        self.proc = spawn(self.wrap + [SLUICED, "-c", self.config_path], stderr=log, stdout=log)
+        self.proc = spawn(self.wrap + [SLUICED, "-c", self.config_path, "--state", self.state_path],
+                          stderr=log, stdout=log)
         log.close()
         if not ready:
             return self.proc
