@@ -39,6 +39,7 @@
 #define MAX_BURST 64
 #define MAX_SECONDS 3600
 #define ZIPF_SAMPLES (1u << 22)
+#define LINK_WAIT_S 30
 
 struct opts {
 	uint32_t flows;
@@ -55,6 +56,7 @@ struct opts {
 	uint16_t port;
 	uint32_t burst;
 	int json;
+	uint32_t linger; /* seconds the link stays up after the summary */
 	uint8_t vip[16], nonvip[16];
 	uint16_t vip_port;
 	uint8_t dst_mac[6], src_mac[6];
@@ -89,7 +91,10 @@ static void usage(FILE *f)
 		"  --vip-port N       VIP port (default 80)\n"
 		"  --nonvip ADDR      non-VIP destination (default 10.98.0.1 / fd00:98::1)\n"
 		"  --dst-mac MAC      destination MAC (default 02:00:00:00:00:02)\n"
-		"  --json             print one JSON document on stdout\n");
+		"  --json             print one JSON document on stdout\n"
+		"  --linger S         after the summary, keep the link up S more seconds (or\n"
+		"                     until SIGINT/SIGTERM), discarding what arrives: a peer\n"
+		"                     can read its counters before the link goes down\n");
 }
 
 static int parse_mac(const char *s, uint8_t mac[6])
@@ -128,6 +133,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"duration", 1, 0, 't'}, {"port", 1, 0, 'P'},	 {"burst", 1, 0, 'b'},
 		{"vip", 1, 0, 'v'},	 {"vip-port", 1, 0, 'V'}, {"nonvip", 1, 0, 'n'},
 		{"dst-mac", 1, 0, 'm'},	 {"json", 0, 0, 'j'},	 {"help", 0, 0, 'h'},
+		{"linger", 1, 0, 'L'},
 		{0, 0, 0, 0},
 	};
 	const char *vip = NULL, *nonvip = NULL;
@@ -232,6 +238,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'j':
 			o->json = 1;
+			break;
+		case 'L':
+			if (parse_u64(optarg, 0, MAX_SECONDS, &v) < 0)
+				goto bad;
+			o->linger = (uint32_t)v;
 			break;
 		case 'h':
 			usage(stdout);
@@ -435,6 +446,23 @@ static void fill_packet(struct gen *g, uint8_t *buf)
 
 /* ---- the port ---- */
 
+/* Counting starts when the link is up: a memif server waits for its
+ * client here (up to LINK_WAIT_S), and a run without a peer fails instead
+ * of measuring nothing. */
+static int wait_link(uint16_t port)
+{
+	for (int i = 0; i < LINK_WAIT_S * 100 && !force_quit; i++) {
+		struct rte_eth_link link;
+
+		if (rte_eth_link_get_nowait(port, &link) == 0 && link.link_status)
+			return 0;
+		rte_delay_ms(10);
+	}
+	fprintf(stderr, "sluice-pktgen: port %u: link still down after %d s (no peer?)\n", port,
+		LINK_WAIT_S);
+	return -ENOTCONN;
+}
+
 static int port_init(uint16_t port, struct rte_mempool *pool)
 {
 	struct rte_eth_conf conf;
@@ -455,9 +483,11 @@ static int port_init(uint16_t port, struct rte_mempool *pool)
 		rc = rte_eth_tx_queue_setup(port, 0, ntx, rte_eth_dev_socket_id(port), NULL);
 	if (rc == 0)
 		rc = rte_eth_dev_start(port);
-	if (rc < 0)
+	if (rc < 0) {
 		fprintf(stderr, "sluice-pktgen: port %u: %s\n", port, rte_strerror(-rc));
-	return rc;
+		return rc;
+	}
+	return wait_link(port);
 }
 
 /* ---- the loop ---- */
@@ -591,6 +621,15 @@ int main(int argc, char **argv)
 				" refused), rx %.3f Mpps (%" PRIu64 " packets)\n",
 			sec, tx_total / 1e6 / sec, tx_total, tx_failed, rx_total / 1e6 / sec,
 			rx_total);
+	}
+	fflush(stdout);
+	/* Lingering: a memif peer resets its port counters when the link goes
+	 * down, so one that reads them after the run (testpmd) needs it up. */
+	for (uint64_t until = rte_rdtsc() + hz * g->o.linger; !force_quit && rte_rdtsc() < until;) {
+		uint16_t got = rte_eth_rx_burst(g->o.port, 0, rx, MAX_BURST);
+
+		if (got)
+			rte_pktmbuf_free_bulk(rx, got);
 	}
 	rte_eth_dev_stop(g->o.port);
 	rte_eth_dev_close(g->o.port);

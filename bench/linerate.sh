@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The line-rate benchmark: sluice-dp on one worker lcore, 64-byte frames,
+# against the ceiling of this machine measured in the same run
+# (dpdk-testpmd --forward-mode=5tswap), closed loops over net_memif with
+# sluice-pktgen. Scenarios: new flows (every packet a SYN), 1,000,000
+# established flows, non-VIP drops, 1,000,000 established IPv6 flows. The
+# method is in bench/linerate.py and docs/benchmarks.md.
+#
+#   bench/linerate.sh [--json] [--runs N] [--duration S] [--build DIR]
+#
+# Prints a table (Mpps received, Mpps forwarded, cycles per packet, ratios
+# to the ceiling); --json one document:
+#   {"ceiling":{"mpps":..,"cycles_per_packet":..},"runs":[{"scenario":
+#    "established_v4","mpps":..,"cycles_per_packet":..,"ratio_mpps":..,
+#    "ratio_cycles":..}, ...]}
+# Each figure is the median of N (default 3) interleaved runs; ~2.5 min.
+# Root, hugepages (scripts/setup.sh reserves them); DIR (default build, or
+# $SLUICE_BUILD_DIR) is configured and built when needed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build=${SLUICE_BUILD_DIR:-build}
+args=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--build)
+		[ $# -ge 2 ] || { echo "linerate.sh: --build needs a directory" >&2; exit 2; }
+		build=$2
+		shift 2
+		;;
+	-h | --help)
+		sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+		exit 0
+		;;
+	*)
+		args+=("$1")
+		shift
+		;;
+	esac
+done
+if [ "$(id -u)" -ne 0 ]; then
+	echo "linerate.sh: must run as root (hugepages, DPDK)" >&2
+	exit 1
+fi
+command -v dpdk-testpmd >/dev/null || { echo "linerate.sh: dpdk-testpmd missing (scripts/setup.sh installs it)" >&2; exit 1; }
+if [ ! -f "$build/build.ninja" ]; then
+	meson setup "$build" >/dev/null
+fi
+ninja -C "$build" bench/sluice-pktgen dataplane/sluice-dp dataplane/sluice-dp-publish >/dev/null
+exec python3 bench/linerate.py --build "$build" "${args[@]}"
