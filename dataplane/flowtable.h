@@ -75,8 +75,8 @@ struct sluice_ft_entry {
 	uint16_t vip_id;	    /* VIP it was matched to when inserted */
 	uint8_t cls;		    /* enum sluice_ft_class */
 	uint8_t pad[3];
-	uint64_t flow_hash;	    /* sluice_flow_hash with the VIP's seed, at (re)pick */
-	uint8_t spare[8];
+	uint64_t flow_hash;	    /* sluice_flow_hash (XXH64) with the VIP's seed */
+	uint64_t seed;		    /* that seed: an entry of an older seed is a miss */
 } __rte_cache_aligned;
 
 _Static_assert(sizeof(struct sluice_ft_bucket) == 64, "bucket header is one cache line");
@@ -118,25 +118,28 @@ static inline uint64_t sluice_ft_capacity(const struct sluice_ft *ft)
 }
 
 /*
- * Where a flow lives in the table: a hash of the key alone (not of the
- * VIP's seed, so a seed change does not lose established flows), cheap
- * enough to compute for every packet: CRC32-C over the five key words and
- * once more for the upper half. The flow hash proper (XXH64 with the VIP's
- * seed, for the lookup table and GUE) is computed on a miss only and kept
- * in the entry.
+ * Where a flow lives in the table: a hash of the key and the VIP's seed
+ * (a seed change re-picks the VIP's flows, as in the XDP path, whose flow
+ * ids mix the seed in too), cheap enough for every packet: CRC32-C over the
+ * seed and the five key words, and once more for the upper half (bucket
+ * from the low bits, signature from the high). The flow hash proper (XXH64
+ * with the VIP's seed, which picks the table slot and GUE's source port)
+ * costs ~90 instructions: it is computed for new and re-picked flows only
+ * and kept in the entry.
  */
-static inline uint64_t sluice_ft_hash(const struct sluice_flow_key *k)
+static inline uint64_t sluice_ft_hash(const struct sluice_flow_key *k, uint64_t seed)
 {
 #ifdef __SSE4_2__
-	uint64_t a = _mm_crc32_u64(0x5bd1e995u, k->words[0]);
+	uint64_t a = _mm_crc32_u64(0x5bd1e995u, seed);
 
+	a = _mm_crc32_u64(a, k->words[0]);
 	a = _mm_crc32_u64(a, k->words[1]);
 	a = _mm_crc32_u64(a, k->words[2]);
 	a = _mm_crc32_u64(a, k->words[3]);
 	a = _mm_crc32_u64(a, k->words[4]);
 	return a | _mm_crc32_u64(a, 0x9E3779B97F4A7C15ull) << 32;
 #else
-	return sluice_flow_hash(k, 0x5bd1e995u);
+	return sluice_flow_hash(k, seed ^ 0x5bd1e995u);
 #endif
 }
 
@@ -254,8 +257,8 @@ static inline struct sluice_ft_entry *sluice_ft_find_in(struct sluice_ft *ft, ui
 	return NULL;
 }
 
-/* Pipeline stage 3: the live entry of key, or NULL. hash is the flow hash
- * (sluice_flow_hash with the VIP's seed), now from sluice_ft_now(). */
+/* Pipeline stage 3: the live entry of key, or NULL. hash is its
+ * sluice_ft_hash, now from sluice_ft_now(). */
 static inline struct sluice_ft_entry *sluice_ft_lookup(struct sluice_ft *ft,
 						       const struct sluice_flow_key *key,
 						       uint64_t hash, uint32_t now)

@@ -57,7 +57,8 @@ struct sluice_dp_limit {
 struct sluice_dp_pkt {
 	struct sluice_pkt p;
 	const struct sluice_vip *vip;
-	uint64_t hash;
+	uint64_t ft_hash; /* where the flow lives in the flow table (sluice_ft_hash) */
+	uint64_t hash;	  /* the flow hash (XXH64), once known: picked, or from the entry */
 };
 
 /* Everything one lcore's processing owns. */
