@@ -15,9 +15,11 @@
  *
  * Bounded: the table never grows. Sized for at most 80 % load at the
  * configured number of flows; when both candidate buckets of a new flow are
- * full of live entries, the entry of those 16 that expires soonest is
- * evicted (LRU within the set, with shorter timeouts after FIN/RST weighing
- * in). Inserting never fails and never loops.
+ * full of live entries (and one level of displacement finds no room), the
+ * entry that expires soonest is evicted (LRU, with shorter timeouts after
+ * FIN/RST weighing in) among the flows whose primary is the new flow's
+ * primary bucket, else among all 16 candidates (flowtable.c says why).
+ * Inserting never fails and never loops.
  *
  * Idle timeouts: each entry carries its expiry tick (coarse TSC); a hit
  * pushes it forward by its class's timeout (TCP, UDP, closing after
@@ -215,15 +217,21 @@ static inline void sluice_ft_prefetch_entry(const struct sluice_ft *ft, uint64_t
 		rte_prefetch0(&ft->buckets[sluice_ft_alt(ft, b, sig)]);
 	} else {
 		/* A new flow: it will take the first free way, else (a full
-		 * table) most likely the way that expires soonest. */
-		unsigned int free = sluice_ft_match(bk, 0), w = 0;
+		 * table) most likely the way the insert evicts: the soonest
+		 * to expire of the flows whose primary is this bucket. The
+		 * insert reads the alternate bucket when this one is full. */
+		unsigned int free = sluice_ft_match(bk, 0), own = (uint8_t)~bk->alt, w = 0;
 
 		if (free) {
 			w = (unsigned int)__builtin_ctz(free);
 		} else {
-			for (unsigned int i = 1; i < SLUICE_FT_WAYS; i++)
-				if ((int32_t)(bk->expire[i] - bk->expire[w]) < 0)
+			if (!own)
+				own = 0xff;
+			w = (unsigned int)__builtin_ctz(own);
+			for (unsigned int i = w + 1; i < SLUICE_FT_WAYS; i++)
+				if ((own & (1u << i)) && (int32_t)(bk->expire[i] - bk->expire[w]) < 0)
 					w = i;
+			__builtin_prefetch(&ft->buckets[sluice_ft_alt(ft, b, sig)], 1, 3);
 		}
 		__builtin_prefetch(&ft->entries[(size_t)b * SLUICE_FT_WAYS + w], 1, 3);
 	}

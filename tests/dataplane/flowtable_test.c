@@ -111,8 +111,10 @@ static void test_insert_lookup(void **state)
 	sluice_ft_destroy(ft);
 }
 
-/* Full buckets: the entry of the 16 candidates that expires soonest goes;
- * a recently touched one stays. The table never holds more than its ways. */
+/* Full buckets: the flow of the primary bucket that expires soonest goes;
+ * a recently touched one stays; a guest of the alternate bucket goes only
+ * when the primary has no flow of its own. The table never holds more than
+ * its ways. */
 static void test_eviction(void **state)
 {
 	struct sluice_ft *ft = make(16); /* 4 buckets of 8 */
@@ -147,9 +149,19 @@ static void test_eviction(void **state)
 			assert_non_null(sluice_ft_lookup(ft, &k[i], h[i], 20001));
 	check_invariants(ft);
 	/* A closing flow expires sooner and goes first. */
-	sluice_ft_touch(ft, sluice_ft_lookup(ft, &k[9], h[9], 20002), SLUICE_TCP_FIN, 20002);
+	sluice_ft_touch(ft, sluice_ft_lookup(ft, &k[5], h[5], 20002), SLUICE_TCP_FIN, 20002);
 	sluice_ft_insert(ft, &k[1], h[1], SLUICE_FT_TCP, 20003);
-	assert_null(sluice_ft_lookup(ft, &k[9], h[9], 20003));
+	assert_null(sluice_ft_lookup(ft, &k[5], h[5], 20003));
+	check_invariants(ft);
+	/* Flows living in their alternate bucket (8..15 here) give way only
+	 * when the primary holds no flow of its own: evicting one would touch
+	 * a third bucket. Flow 9, closing, is the soonest to expire, yet the
+	 * primary's soonest own flow (2) goes. */
+	sluice_ft_touch(ft, sluice_ft_lookup(ft, &k[9], h[9], 20004), SLUICE_TCP_FIN, 20004);
+	sluice_ft_insert(ft, &k[5], h[5], SLUICE_FT_TCP, 20005);
+	assert_null(sluice_ft_lookup(ft, &k[2], h[2], 20005));
+	assert_non_null(sluice_ft_lookup(ft, &k[9], h[9], 20005));
+	assert_int_equal(ft->stats.evictions, 3);
 	check_invariants(ft);
 
 	/* Many more flows than ways: bounded, consistent. */
