@@ -235,13 +235,19 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 }
 
 /* A socket file left by a dead sluiced is removed; one that answers is
- * another daemon's: refuse to take it over. */
+ * another daemon's: refuse to take it over. Anything but a socket is
+ * never removed: a control.socket that names the configuration by
+ * mistake must not delete it (a regular file refuses a connection just
+ * like a stale socket). */
 static int clear_stale_socket(const struct sockaddr_un *sun)
 {
+	struct stat sb;
 	int fd, rc;
 
-	if (access(sun->sun_path, F_OK) < 0)
-		return 0;
+	if (lstat(sun->sun_path, &sb) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(sb.st_mode))
+		return -ENOTSOCK;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -267,6 +273,12 @@ static int open_socket(struct control *ctl, const char *path, const char *group)
 	rc = clear_stale_socket(&sun);
 	if (rc == -EADDRINUSE) {
 		slog(SLOG_ERR, "control: another sluiced answers on %s", path);
+		return rc;
+	}
+	if (rc == -ENOTSOCK) {
+		slog(SLOG_ERR, "control: %s exists and is not a socket; not removing it "
+			       "(is control.socket right?)",
+		     path);
 		return rc;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);

@@ -316,9 +316,66 @@ static void test_socket_mode_and_change(void **state)
 	}
 }
 
+/* control_start on its own, no daemon: what it does with the file that is
+ * already at control.socket. */
+static int start_on(const char *path, struct control **ctl)
+{
+	static struct sluiced d;
+
+	memset(&d.base_conf, 0, sizeof(d.base_conf));
+	snprintf(d.base_conf.control_socket, sizeof(d.base_conf.control_socket), "%s", path);
+	if (!d.base)
+		d.base = event_base_new();
+	assert_non_null(d.base);
+	return control_start(&d, ctl);
+}
+
+/* Only a socket is ever removed: a control.socket naming a regular file
+ * (the configuration, by a typo) refuses to start and leaves it alone; a
+ * stale socket of a dead sluiced is replaced. */
+static void test_socket_path_taken(void **state)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	char tmp[64] = "/tmp/sluice-ctl-path-XXXXXX", path[96], text[16] = "";
+	struct control *ctl = NULL;
+	struct stat sb;
+	FILE *f;
+	int fd;
+	(void)state;
+
+	assert_non_null(mkdtemp(tmp));
+	snprintf(path, sizeof(path), "%s/sluice.json", tmp);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("{\"vips\": []}\n", f);
+	fclose(f);
+	assert_int_equal(start_on(path, &ctl), -ENOTSOCK);
+	assert_null(ctl);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(text, sizeof(text), f));
+	fclose(f);
+	assert_string_equal(text, "{\"vips\": []}\n");
+	unlink(path);
+
+	/* A socket file nobody listens on any more. */
+	snprintf(path, sizeof(path), "%s/ctl.sock", tmp);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	close(fd);
+	assert_int_equal(start_on(path, &ctl), 0);
+	assert_non_null(ctl);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_true(S_ISSOCK(sb.st_mode));
+	control_stop(ctl);
+	assert_int_equal(rmdir(tmp), 0); /* control_stop removed the socket */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_socket_path_taken),
 		cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_framing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_many_clients, setup, teardown),
