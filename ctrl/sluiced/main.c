@@ -34,15 +34,19 @@ static void usage(FILE *f)
 		CONF_DEFAULT_PATH);
 }
 
-/* --check-config: parse, validate, apply the state file; run nothing. */
+/* --check-config: parse, validate, apply the state file; run nothing.
+ * What daemon_load() refuses is refused here too, the state file's ids
+ * included (loaded into a scratch model, as the daemon loads them). */
 static int check_config(const char *file, const char *state)
 {
+	static struct model scratch;
 	char err[768], msg[512], path[PATH_MAX];
 	struct ju_err e = {msg, sizeof(msg)};
 	struct overlay ov;
 	struct conf c, eff;
 	size_t nb = 0;
 	json_t *ids;
+	int rc = 0;
 
 	if (conf_load(file, &c, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
@@ -57,7 +61,18 @@ static int check_config(const char *file, const char *state)
 		conf_free(&c);
 		return 1;
 	}
-	json_decref(ids);
+	if (ids) {
+		model_init(&scratch);
+		rc = model_ids_load(&scratch, ids, "ids", &e);
+		model_destroy(&scratch, NULL);
+		json_decref(ids);
+	}
+	if (rc < 0) {
+		fprintf(stderr, "state file %s: %s\n", state, msg);
+		overlay_free(&ov);
+		conf_free(&c);
+		return 1;
+	}
 	if (overlay_apply(&ov, &c, &eff) < 0 || conf_validate(&eff, &e) < 0) {
 		fprintf(stderr, "%s with the CLI changes of %s: %s\n", file, state, msg);
 		overlay_free(&ov);

@@ -7,9 +7,11 @@ message and nothing is published over it.
 """
 import json
 import signal
+import subprocess
 import time
 
-from sluicetest import Backend, Sluiced, check, free_port, run, say, states, vip_of, wait_until
+from sluicetest import (SLUICED, Backend, Sluiced, check, free_port, run, say, states, vip_of,
+                        wait_until)
 
 VIP = "10.0.0.10:80/tcp"
 VIP2 = "10.0.0.20:53/udp"
@@ -112,6 +114,23 @@ def main():
     d.start()
     check(d.dump()["generation"] == before["generation"], "restored state publishes nothing")
     check(d.stop() == 0, "clean stop")
+
+    # Ids that sluiced refuses (two VIPs with one id): --check-config
+    # refuses them as well, with the same reason.
+    state = json.loads(saved)
+    vip_ids = state["ids"]["vips"]
+    vip_ids[1]["id"] = vip_ids[0]["id"]
+    with open(d.state_path, "w") as f:
+        json.dump(state, f)
+    r = subprocess.run([SLUICED, "--check-config", d.config_path, "--state", d.state_path],
+                       capture_output=True, text=True)
+    check(r.returncode == 1 and f"state file {d.state_path}: ids.vips[1].id: VIP id "
+          f"{vip_ids[0]['id']} given twice" in r.stderr,
+          f"--check-config passed ids sluiced refuses: {r.returncode} {r.stdout}{r.stderr}")
+    rc = d.start(ready=False).wait(timeout=10)
+    check(rc != 0 and "given twice" in d.log(), "sluiced started over duplicate ids")
+    with open(d.state_path, "w") as f:
+        f.write(saved)
     live.kill()
 
 
