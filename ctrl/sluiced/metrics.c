@@ -10,6 +10,12 @@
 #include "log.h"
 #include "metrics.h"
 
+/* A scrape is a GET with a few short headers and no body. libevent's
+ * defaults are unlimited: anyone who reaches the port could make sluiced
+ * buffer headers or a body without bound. */
+#define METRICS_MAX_HEADERS 8192
+#define METRICS_MAX_BODY 0
+
 struct metrics {
 	struct sluiced *d;
 	struct evhttp *http;
@@ -307,6 +313,8 @@ int metrics_start(struct sluiced *d, struct metrics **out)
 		return -ENOMEM;
 	}
 	evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+	evhttp_set_max_headers_size(m->http, METRICS_MAX_HEADERS);
+	evhttp_set_max_body_size(m->http, METRICS_MAX_BODY);
 	evhttp_set_timeout(m->http, 10);
 	evhttp_set_cb(m->http, "/metrics", on_metrics, m);
 	evhttp_set_gencb(m->http, on_other, m);

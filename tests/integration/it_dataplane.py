@@ -66,6 +66,16 @@ def main():
     check(0 < last < 0.1, f"last publish latency {last}")
     check("sluice_dataplane_up 1" in m, "metrics: data plane up")
 
+    # The metrics port bounds what it reads: headers to 8 KiB, no body.
+    get = b"GET /metrics HTTP/1.1\r\nHost: x\r\n"
+    status = d.metrics_raw(get + b"X-Pad: " + b"a" * 10000 + b"\r\n\r\n")
+    check(status.startswith("HTTP/1.1 4"), f"10 KB of headers: {status!r}")
+    status = d.metrics_raw(get + b"Content-Length: 100000\r\n\r\n" + b"a" * 1000)
+    check(status.startswith("HTTP/1.1 4"), f"a body: {status!r}")
+    status = d.metrics_raw(b"POST /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    check(not status.startswith("HTTP/1.1 2"), f"POST: {status!r}")
+    check(d.metrics_raw(get + b"\r\n").startswith("HTTP/1.1 200"), "a plain GET")
+
     # Traffic counted through the snapshot; rates from one-second samples.
     time.sleep(2.2)
     stats = d.ctl_ok("stats", VIP)

@@ -198,6 +198,18 @@ class Sluiced:
                                     timeout=5) as r:
             return r.read().decode()
 
+    def metrics_raw(self, request):
+        """Send request (bytes) to the metrics port; return the status line."""
+        with socket.create_connection(("127.0.0.1", self.metrics_port), timeout=5) as s:
+            s.sendall(request)
+            reply = b""
+            while b"\r\n" not in reply:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                reply += chunk
+        return reply.split(b"\r\n", 1)[0].decode()
+
 
 def vip_of(dump, key):
     for v in dump["vips"]:
