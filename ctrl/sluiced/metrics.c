@@ -2,6 +2,7 @@
 /* Prometheus text format on /metrics. See metrics.h. */
 #include <errno.h>
 #include <event2/http.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,15 +98,24 @@ static void render_dataplane(struct sluiced *d, struct evbuffer *b)
 	evbuffer_add_printf(b, "sluice_xdp_active %d\n", xdpctl_active(d->xdp));
 }
 
-static void render_lcore(struct evbuffer *b, const char *lcore,
-			 const struct sluice_lcore_counters *c)
+/* The per-lcore families, in SLUICE_LCORE_COUNTERS order. Each is
+ * written whole (HELP, TYPE, one sample per lcore) before the next: the
+ * exposition format wants a family's samples together. */
+static const struct lcore_family {
+	const char *name;
+	size_t off;
+} lcore_families[] = {
+#define SLUICE_X_FAMILY(name) {#name, offsetof(struct sluice_lcore_counters, name)},
+	SLUICE_LCORE_COUNTERS(SLUICE_X_FAMILY)
+#undef SLUICE_X_FAMILY
+};
+
+static void lcore_sample(struct evbuffer *b, const char *metric, const char *lcore,
+			 const struct sluice_lcore_counters *c, size_t off)
 {
-#define SLUICE_X_METRIC(name)                                                           \
-	evbuffer_add_printf(b, "sluice_lcore_" #name "%s{lcore=\"%s\"} %llu\n",           \
-			    strcmp(#name, "flow_entries") ? "_total" : "", lcore,         \
-			    (unsigned long long)c->name);
-	SLUICE_LCORE_COUNTERS(SLUICE_X_METRIC)
-#undef SLUICE_X_METRIC
+	__u64 v = *(const __u64 *)((const char *)c + off);
+
+	evbuffer_add_printf(b, "%s{lcore=\"%s\"} %llu\n", metric, lcore, (unsigned long long)v);
 }
 
 static void render_counters(struct sluiced *d, struct evbuffer *b)
@@ -114,25 +124,33 @@ static void render_counters(struct sluiced *d, struct evbuffer *b)
 	const struct sluice_lcore_status *xdp = counters_xdp(d->counters);
 	struct sluice_lcore_counters total;
 	unsigned int n = st ? st->hdr->n_lcores : 0;
-	char id[16];
+	char id[16], metric[64], help[160];
 
 	counters_total(d->counters, &total);
 	head(b, "sluice_drops_total", "counter", "Packets dropped, by reason.");
 	for (unsigned int r = 0; r < SLUICE_DROP_MAX; r++)
 		evbuffer_add_printf(b, "sluice_drops_total{reason=\"%s\"} %llu\n", drop_names[r],
 				    (unsigned long long)total.drops[r]);
-	head(b, "sluice_lcore_rx_packets_total", "counter",
-	     "Per lcore counters (lcore=\"xdp\": the XDP path); see docs/config.md.");
 	if (n > SLUICE_MAX_LCORES)
 		n = SLUICE_MAX_LCORES;
-	for (unsigned int i = 0; i < n; i++) {
-		if (st->lcores[i].state == SLUICE_LCORE_UNUSED)
-			continue;
-		snprintf(id, sizeof(id), "%u", st->lcores[i].lcore_id);
-		render_lcore(b, id, &st->lcores[i].counters);
+	for (size_t k = 0; k < sizeof(lcore_families) / sizeof(lcore_families[0]); k++) {
+		const struct lcore_family *f = &lcore_families[k];
+		/* Everything counts up but the flow table's occupancy. */
+		bool gauge = strcmp(f->name, "flow_entries") == 0;
+
+		snprintf(metric, sizeof(metric), "sluice_lcore_%s%s", f->name, gauge ? "" : "_total");
+		snprintf(help, sizeof(help),
+			 "Per lcore %s (lcore=\"xdp\": the XDP path); see docs/config.md.", f->name);
+		head(b, metric, gauge ? "gauge" : "counter", help);
+		for (unsigned int i = 0; i < n; i++) {
+			if (st->lcores[i].state == SLUICE_LCORE_UNUSED)
+				continue;
+			snprintf(id, sizeof(id), "%u", st->lcores[i].lcore_id);
+			lcore_sample(b, metric, id, &st->lcores[i].counters, f->off);
+		}
+		if (xdp)
+			lcore_sample(b, metric, "xdp", &xdp->counters, f->off);
 	}
-	if (xdp)
-		render_lcore(b, "xdp", &xdp->counters);
 }
 
 /* One sample line of a per-VIP or per-backend family; labels is

@@ -14,7 +14,7 @@ import socket
 import subprocess
 import time
 
-from sluicetest import Sluiced, check, run, say, spawn, wait_until
+from sluicetest import Sluiced, check, check_exposition, run, say, spawn, wait_until
 
 FAKE_DP = os.environ["FAKE_DP"]
 VIP = "10.0.0.10:80/tcp"
@@ -89,6 +89,9 @@ def main():
     m = d.metrics()
     check(f'sluice_vip_packets_total{{vip="{VIP}"}}' in m, "metrics: VIP packets")
     check('sluice_lcore_rx_packets_total{lcore="1"}' in m, "metrics: per lcore")
+    types = check_exposition(m)
+    check(types.get("sluice_lcore_flow_entries") == "gauge" and
+          types.get("sluice_lcore_tx_bytes_total") == "counter", "per-lcore metric types")
 
     # The heartbeat stops: stale, hand-over to XDP attempted, failure logged.
     os.kill(dp.pid, signal.SIGSTOP)

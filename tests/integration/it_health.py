@@ -9,8 +9,8 @@ bad_status, a frozen one as timeout. The metrics page says so too.
 import signal
 import time
 
-from sluicetest import (Backend, Sluiced, check, free_port, run, say, slots, states,
-                        vip_of, wait_until)
+from sluicetest import (Backend, Sluiced, check, check_exposition, free_port, run, say, slots,
+                        states, vip_of, wait_until)
 
 INTERVAL, TIMEOUT, RISE, FALL = 200, 100, 2, 3
 SLACK = 0.6
@@ -81,6 +81,7 @@ def main():
     check(log.count(line) == 1, f"expected one log line \"{line}\"")
 
     m = d.metrics()
+    check_exposition(m)
     check(f'sluice_backend_up{{vip="{MAGLEV}",backend="{victim}"}} 0' in m, "metrics: up 0")
     check(f'sluice_backend_up{{vip="{MAGLEV}",backend="127.0.0.2"}} 1' in m, "metrics: up 1")
     check(f'sluice_generation {down["generation"]}' in m, "metrics: generation")

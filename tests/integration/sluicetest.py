@@ -6,6 +6,7 @@ is killed by its pid at exit, and the instance's shared memory removed.
 import atexit
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -209,6 +210,40 @@ class Sluiced:
                     break
                 reply += chunk
         return reply.split(b"\r\n", 1)[0].decode()
+
+
+def check_exposition(text):
+    """The Prometheus text format as scrapers read it: every sample's family
+    has one # TYPE line before its first sample, and each family's lines
+    (HELP, TYPE, samples) are contiguous. Returns family -> type."""
+    types, finished, current = {}, set(), None
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line:
+            continue
+        if line.startswith("#"):
+            words = line.split(" ", 3)
+            check(len(words) == 4 and words[1] in ("HELP", "TYPE"), f"line {n}: {line!r}")
+            family = words[2]
+            if words[1] == "TYPE":
+                check(family not in types, f"line {n}: a second TYPE line for {family}")
+                types[family] = words[3]
+        else:
+            m = re.match(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$", line)
+            check(m is not None, f"line {n}: not a sample: {line!r}")
+            float(m.group(3))
+            family = m.group(1)
+            for suffix in ("_bucket", "_sum", "_count"):
+                base = family[:-len(suffix)]
+                if family.endswith(suffix) and types.get(base) == "histogram":
+                    family = base
+            check(family in types, f"line {n}: {m.group(1)} has no TYPE line before it")
+        if family != current:
+            check(family not in finished,
+                  f"line {n}: {family} again after other families: {line!r}")
+            if current:
+                finished.add(current)
+            current = family
+    return types
 
 
 def vip_of(dump, key):
