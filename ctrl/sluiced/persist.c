@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "persist.h"
 
 void persist_default_path(const char *config_path, char *out, size_t len)
@@ -103,6 +104,7 @@ static int write_all(int fd, const char *buf, size_t len)
 int persist_write(const char *path, const char *text, char *err, size_t errlen)
 {
 	char tmp[4096], dir[4096];
+	const char *parent;
 	int fd, rc;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
@@ -134,16 +136,18 @@ int persist_write(const char *path, const char *text, char *err, size_t errlen)
 		unlink(tmp);
 		return rc;
 	}
-	/* And the rename itself must survive a power cut. */
+	/* And the rename itself must survive a power cut. If that fails the
+	 * new file is in place all the same, and a restart reads it: failing
+	 * here would make the caller undo a change that comes back after a
+	 * restart. Only a crash may still lose it; say so and succeed. */
 	snprintf(dir, sizeof(dir), "%s", path);
-	fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0) {
-		rc = -errno;
-		if (fd >= 0)
-			close(fd);
-		snprintf(err, errlen, "cannot sync the directory of %s: %s", path, strerror(-rc));
-		return rc;
-	}
-	close(fd);
+	parent = dirname(dir);
+	fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		slog(SLOG_WARN, "state file %s: written, but syncing %s failed (%s): "
+				"a crash now may lose the change",
+		     path, parent, strerror(errno));
+	if (fd >= 0)
+		close(fd);
 	return 0;
 }

@@ -34,7 +34,9 @@ int persist_load(const char *path, struct overlay *ov, json_t **ids, char *err, 
 /* The document for ov and ids (compact, keys sorted): malloc'd text. */
 char *persist_render(const struct overlay *ov, const json_t *ids);
 
-/* Replace the file's contents with text, atomically and durably. */
+/* Replace the file's contents with text, atomically and durably. Fails
+ * (old contents in place) unless the new file took the name; a failed
+ * sync of the directory after that is logged, not returned. */
 int persist_write(const char *path, const char *text, char *err, size_t errlen);
 
 #endif /* SLUICED_PERSIST_H */
