@@ -240,10 +240,19 @@ json_t *cmd_explain(struct sluiced *d, const json_t *req)
 	__u64 gen, hash;
 	json_t *resp;
 	const char *client = json_string_value(json_object_get(req, "client"));
+	const json_t *proto = json_object_get(req, "protocol");
+	__u8 p;
 
 	v = snap_vip(d, req, &snap, &gen, &resp);
 	if (!v)
 		return resp;
+	/* The flow's protocol picks nothing (it is the VIP's): one that
+	 * differs asks about flows this VIP never sees. */
+	if (proto && sluice_proto_parse(json_string_value(proto), &p) < 0)
+		return control_error("\"protocol\": expected \"tcp\" or \"udp\"");
+	if (proto && p != v->proto)
+		return control_error("protocol %s: the VIP is %s", json_string_value(proto),
+				     sluice_proto_name(v->proto));
 	if (!client || sluice_endpoint_parse(client, &caddr, &cport) < 0)
 		return control_error("\"client\": expected ADDRESS:PORT (IPv6 in brackets)");
 	if (caddr.family != v->addr.family)

@@ -212,6 +212,12 @@ static void test_bad_requests(void **state)
 		 "settings.table_size: 100 is not prime"},
 		{"{\"cmd\": \"explain\", \"vip\": \"10.0.0.1:80\", \"client\": \"nope\"}\n",
 		 "expected ADDRESS:PORT"},
+		{"{\"cmd\": \"explain\", \"vip\": \"10.0.0.1:80/tcp\", \"protocol\": \"udp\", "
+		 "\"client\": \"192.0.2.1:1000\"}\n",
+		 "protocol udp: the VIP is tcp"},
+		{"{\"cmd\": \"explain\", \"vip\": \"10.0.0.1:80\", \"protocol\": 6, "
+		 "\"client\": \"192.0.2.1:1000\"}\n",
+		 "\\\"protocol\\\": expected \\\"tcp\\\" or \\\"udp\\\""},
 	};
 	(void)state;
 
