@@ -61,6 +61,10 @@ static void render_publish(struct sluiced *d, struct evbuffer *b)
 	evbuffer_add_printf(b, "sluice_generation %llu\n", (unsigned long long)ps.generation);
 	head(b, "sluice_publishes_total", "counter", "Snapshots published by this sluiced.");
 	evbuffer_add_printf(b, "sluice_publishes_total %llu\n", (unsigned long long)ps.publishes);
+	head(b, "sluice_publishes_without_dataplane_total", "counter",
+	     "Publishes no live lcore had to acknowledge; not in the latency histogram.");
+	evbuffer_add_printf(b, "sluice_publishes_without_dataplane_total %llu\n",
+			    (unsigned long long)ps.no_dataplane);
 	head(b, "sluice_publish_latency_seconds", "histogram",
 	     "From a change to every live lcore on the new generation.");
 	for (unsigned int i = 0; i < PUB_HIST_N; i++) {

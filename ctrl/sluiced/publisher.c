@@ -168,13 +168,19 @@ static void record_latency(struct publisher *p, __u64 ns, unsigned int live)
 	__u64 us = ns / 1000;
 	unsigned int i = 0;
 
+	p->st.last_live_lcores = live;
+	/* With no live lcore nothing acknowledges: the span is compiling
+	 * alone and would flatter the histogram. Count it apart. */
+	if (!live) {
+		p->st.no_dataplane++;
+		return;
+	}
 	while (i < PUB_HIST_N && us > hist_bounds_us[i])
 		i++;
 	p->st.hist[i]++;
 	p->st.hist_count++;
 	p->st.hist_sum_ns += ns;
 	p->st.last_latency_ns = ns;
-	p->st.last_live_lcores = live;
 }
 
 /* Changes up to seq are in force: tell the owner. */

@@ -5,7 +5,8 @@
  * inactive snapshot slot, publishes it, and follows the lcores until all
  * live ones acknowledge the new generation. That span, from the first
  * change to the last acknowledgement, is the publish latency (last value
- * and a histogram).
+ * and a histogram). A publish that no live lcore had to acknowledge (no
+ * data plane) is only counted: its span is compiling alone.
  *
  * A snapshot equal in every used part to the one in force is not
  * published: a restarted sluiced with an unchanged configuration moves no
@@ -48,10 +49,12 @@ struct publisher_stats {
 	__u64 publishes;		/* by this process */
 	__u64 unchanged;		/* rebuilt snapshots equal to the one in force */
 	__u64 compiles;			/* VIP tables compiled */
+	__u64 no_dataplane;		/* publishes with no live lcore to acknowledge */
 	__u64 last_latency_ns;		/* change -> every live lcore on it */
 	__u64 last_compile_ns;		/* of which compiling tables */
 	__u64 last_fill_ns;		/* of which filling the slot */
 	__u64 last_live_lcores;		/* lcores that acknowledged the last one */
+	/* Latency of the publishes live lcores acknowledged only. */
 	__u64 hist[PUB_HIST_N + 1];	/* cumulative counts are made by readers */
 	__u64 hist_count;
 	__u64 hist_sum_ns;

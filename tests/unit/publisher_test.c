@@ -157,6 +157,10 @@ static void test_only_affected_vips(void **state)
 	publisher_get_stats(p, &st);
 	assert_int_equal(st.generation, 1);
 	assert_int_equal(st.compiles, 2);
+	/* No data plane: nothing acknowledged, no latency to record. */
+	assert_int_equal(st.no_dataplane, 1);
+	assert_int_equal(st.hist_count, 0);
+	assert_int_equal(st.last_latency_ns, 0);
 	slot_owners(1, before, &m);
 
 	/* A backend of the ring VIP goes down. */
@@ -287,6 +291,7 @@ static void test_waits_for_live_lcores(void **state)
 	assert_true(publisher_poll_ack(p));
 	publisher_get_stats(p, &ps);
 	assert_int_equal(ps.hist_count, 1);
+	assert_int_equal(ps.no_dataplane, 0);
 	assert_int_equal(ps.last_live_lcores, 2);
 	assert_true(ps.busy); /* the second change is still pending */
 	assert_int_equal(done_seq, 1); /* the first is in force, the second not */
