@@ -87,10 +87,18 @@ static void backend_check_changed(void *ctx, struct model_backend *b)
 	checker_stop(&d->checkers, b);
 	health_sm_set_limits(&b->sm, b->cfg.health.rise, b->cfg.health.fall);
 	if (b->cfg.health.type == CONF_HEALTH_NONE) {
-		/* Not checked any more: up by definition. */
+		/* Not checked any more: up by definition. A state change like
+		 * any other, so logged once with its reason and counted. */
 		if (!b->sm.up) {
+			char a[SLUICE_ADDR_STRLEN], k[SLUICE_VIP_STRLEN];
+
 			health_sm_init(&b->sm, b->cfg.health.rise, b->cfg.health.fall, true,
 				       sluice_now_ns());
+			sluice_addr_format(&b->cfg.addr, a, sizeof(a));
+			sluice_vip_key_format(&b->vip->cfg.key, k, sizeof(k));
+			slog(SLOG_INFO, "backend %s of VIP %s is UP: no health check any more", a,
+			     k);
+			d->health_changes++;
 			publisher_vip_changed(d->pub, b->vip->id);
 		}
 		return;

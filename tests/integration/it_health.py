@@ -4,7 +4,8 @@ sluiced. A killed backend is marked down within interval x fall (+ the
 timeout and some slack) with the reason logged once, and its slots move
 (only its slots, on the ring VIP); restarted, it comes back after `rise`
 checks and the table is as before. A backend answering 503 goes down as
-bad_status, a frozen one as timeout. The metrics page says so too.
+bad_status, a frozen one as timeout. The metrics page says so too. A down
+backend whose check a reload removes comes up, and the log says why.
 """
 import signal
 import time
@@ -30,7 +31,7 @@ def main():
     check_cfg = {"type": "http", "path": "/healthz", "port": port, "interval_ms": INTERVAL,
                  "timeout_ms": TIMEOUT, "rise": RISE, "fall": FALL}
     d = Sluiced("health")
-    d.write_config({
+    cfg = {
         "source": {"ipv4": "127.0.0.1"},
         "nexthop_mac": "02:00:00:00:00:01",
         "vips": [
@@ -39,7 +40,8 @@ def main():
             {"address": "10.0.0.11", "port": 80, "algorithm": "ring", "table_size": 4099,
              "health": check_cfg, "backends": [{"address": a} for a in ADDRS]},
         ],
-    })
+    }
+    d.write_config(cfg)
     d.start()
     # Every backend passes its checks.
     wait_until(lambda: all(b["checks"] >= 2 and b["up"] and b["last"] == "ok"
@@ -131,6 +133,18 @@ def main():
                3, "thaw -> up")
     # Each transition was logged once: 3 backends went down once each.
     check(d.log().count(" is DOWN: ") == 2 * 3, "one DOWN line per backend per VIP")
+
+    # A down backend whose check is taken away (reload) is up, and says so.
+    backends[victim].kill()
+    wait_until(lambda: all(states(d.dump(), k)[victim] == "down" for k in (MAGLEV, RING)), 3,
+               "down again")
+    cfg["vips"][0]["backends"][1]["health"] = {"type": "none"}
+    d.write_config(cfg)
+    d.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: states(d.dump(), MAGLEV)[victim] == "active", 3, "unchecked -> up")
+    line = f"backend {victim} of VIP {MAGLEV} is UP: no health check any more"
+    check(d.log().count(line) == 1, f"expected one log line \"{line}\"")
+    check(states(d.dump(), RING)[victim] == "down", "the ring VIP still checks it")
     check(d.stop() == 0, "sluiced did not stop cleanly on SIGTERM")
 
 
