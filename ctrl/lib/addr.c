@@ -205,6 +205,34 @@ int sluice_mac_parse(const char *s, __u8 mac[6])
 	return 0;
 }
 
+int sluice_u64_parse(const char *s, __u64 *out)
+{
+	unsigned long long v;
+	const char *p;
+	int base = 10;
+	char *end;
+
+	if (!s)
+		return -EINVAL;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		s += 2;
+		base = 16;
+	}
+	/* Digits only: strtoull would also take spaces, a sign, a second
+	 * "0x", and, in the base 0 this replaces, octal ("010" = 8). */
+	for (p = s; *p; p++)
+		if (base == 16 ? hex_digit(*p) < 0 : *p < '0' || *p > '9')
+			return -EINVAL;
+	if (p == s)
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, base);
+	if (errno || *end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 void sluice_mac_format(const __u8 mac[6], char *buf, size_t len)
 {
 	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Text forms of addresses, endpoints, VIP identities, protocols and MAC
- * addresses, as the configuration file, the state file, the control socket
- * and sluicectl spell them:
+ * Text forms of addresses, endpoints, VIP identities, protocols, MAC
+ * addresses and numbers, as the configuration file, the state file, the
+ * control socket and sluicectl spell them:
  *
  *   address    10.0.0.10            2001:db8::10  (or [2001:db8::10])
  *   endpoint   10.0.0.10:80         [2001:db8::10]:443
  *   VIP        10.0.0.10:80/tcp     [2001:db8::10]:443/udp   (default tcp)
  *   MAC        02:00:5e:10:00:01
+ *   number     4099                 0x1003    (decimal, or hex after 0x)
  *
  * One parser for the daemon and the CLI, so that both agree on what a
  * string names. Parsers return 0 or -EINVAL and never touch *out on error.
@@ -57,6 +58,10 @@ bool sluice_vip_key_equal(const struct sluice_vip_key *a, const struct sluice_vi
 /* "02:00:5e:10:00:01" (also with '-'); format gives lower-case ':' form. */
 int sluice_mac_parse(const char *s, __u8 mac[6]);
 void sluice_mac_format(const __u8 mac[6], char *buf, size_t len);
+
+/* An unsigned 64-bit number that makes up the whole string: decimal
+ * ("010" is ten), or hexadecimal after "0x" or "0X". No sign, no spaces. */
+int sluice_u64_parse(const char *s, __u64 *out);
 
 /* A socket address for addr:port; returns its length. */
 socklen_t sluice_addr_to_sockaddr(const struct sluice_addr *addr, __u16 port,

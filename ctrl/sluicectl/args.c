@@ -94,12 +94,9 @@ static int put_addr(json_t *req, const char *s, char *err, size_t errlen)
 static int put_uint(json_t *obj, const char *key, const char *word, const char *s,
 		    unsigned long long max, char *err, size_t errlen)
 {
-	unsigned long long v;
-	char *end;
+	__u64 v;
 
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (!*s || *s == '-' || *end || errno || v > max)
+	if (sluice_u64_parse(s, &v) < 0 || v > max)
 		return usage_err(err, errlen, "%s: \"%s\" is not a number from 0 to %llu", word, s,
 				 max);
 	json_object_set_new(obj, key, json_integer((json_int_t)v));

@@ -187,9 +187,7 @@ int ju_get_u64_wide(struct ju_err *e, const json_t *obj, const char *key, const 
 {
 	const json_t *v = field(obj, key, present);
 	char p[JU_PATH_MAX];
-	unsigned long long x;
 	const char *s;
-	char *end;
 
 	if (!v)
 		return 0;
@@ -203,13 +201,8 @@ int ju_get_u64_wide(struct ju_err *e, const json_t *obj, const char *key, const 
 	if (!json_is_string(v))
 		return ju_fail(e, p, "expected an integer or a string, found %s", type_name(v));
 	s = json_string_value(v);
-	if (!*s || *s == '-' || *s == '+' || *s == ' ')
+	if (sluice_u64_parse(s, out) < 0)
 		return ju_fail(e, p, "\"%s\" is not an unsigned 64-bit number", s);
-	errno = 0;
-	x = strtoull(s, &end, 0);
-	if (errno || *end)
-		return ju_fail(e, p, "\"%s\" is not an unsigned 64-bit number", s);
-	*out = x;
 	return 0;
 }
 

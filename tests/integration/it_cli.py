@@ -113,7 +113,8 @@ def main():
     check("10.0.1.9" not in slots(d.dump(), VIP), "backend del")
 
     # VIPs.
-    d.ctl_ok("vip", "add", V6, "forwarding", "l2dsr", "algorithm", "ring", "table-size", "1009",
+    # Numbers are decimal (a leading 0 is not octal) or 0x hex.
+    d.ctl_ok("vip", "add", V6, "forwarding", "l2dsr", "algorithm", "ring", "table-size", "01009",
              "seed", "0x99")
     d.ctl_ok("backend", "add", V6, "2001:db8:1::1", "mac", "02:00:00:00:02:01")
     v6 = vip_of(d.dump(), V6)

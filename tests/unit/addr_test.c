@@ -128,6 +128,38 @@ static void test_macs_and_protocols(void **state)
 	assert_string_equal(sluice_proto_name(IPPROTO_TCP), "tcp");
 }
 
+/* Decimal, or hex after 0x: never octal, as strtoull's base 0 would have
+ * it ("010" = 8, "08" refused). */
+static void test_numbers(void **state)
+{
+	static const struct {
+		const char *s;
+		__u64 v;
+	} good[] = {
+		{"0", 0},	      {"7", 7},	      {"010", 10},   {"08", 8},
+		{"0x10", 16},	      {"0X1f", 31},   {"0x00ff", 255}, {"4099", 4099},
+		{"18446744073709551615", UINT64_MAX}, {"0xffffffffffffffff", UINT64_MAX},
+	};
+	static const char *const bad[] = {"",	 "0x", "-1",  "+1",	  " 1",	   "1 ",
+					  "0x0x5", "1e3", "0b1", "0x-1", "12a", "0xg",
+					  "18446744073709551616", "0x10000000000000000", NULL};
+	__u64 v;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		v = 12345;
+		if (sluice_u64_parse(good[i].s, &v) < 0 || v != good[i].v)
+			fail_msg("\"%s\" parsed as %llu", good[i].s, (unsigned long long)v);
+	}
+	for (const char *const *s = bad; *s; s++) {
+		v = 12345;
+		if (sluice_u64_parse(*s, &v) == 0)
+			fail_msg("\"%s\" parsed as a number", *s);
+		assert_int_equal(v, 12345); /* untouched on error */
+	}
+	assert_int_equal(sluice_u64_parse(NULL, &v), -EINVAL);
+}
+
 static void test_sockaddr(void **state)
 {
 	struct sockaddr_storage ss;
@@ -147,7 +179,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_addresses),	 cmocka_unit_test(test_bad_addresses),
 		cmocka_unit_test(test_endpoints),	 cmocka_unit_test(test_vip_keys),
-		cmocka_unit_test(test_macs_and_protocols), cmocka_unit_test(test_sockaddr),
+		cmocka_unit_test(test_macs_and_protocols), cmocka_unit_test(test_numbers),
+		cmocka_unit_test(test_sockaddr),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

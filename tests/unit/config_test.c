@@ -194,6 +194,29 @@ static void test_health_merge(void **state)
 	conf_free(&c);
 }
 
+/* hash_seed as a string: decimal (a leading 0 is not octal) or 0x hex. */
+static void test_seed_forms(void **state)
+{
+	static const struct {
+		const char *text;
+		__u64 seed;
+	} cases[] = {{"010", 10}, {"08", 8}, {"0x10", 16}, {"0X10", 16}};
+	char text[256], msg[256];
+	struct conf c;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text),
+			 "{\"vips\": [{\"address\": \"10.0.0.1\", \"port\": 80, "
+			 "\"forwarding\": \"l2dsr\", \"hash_seed\": \"%s\"}]}",
+			 cases[i].text);
+		if (parse(text, &c, msg, sizeof(msg)) < 0)
+			fail_msg("hash_seed \"%s\": %s", cases[i].text, msg);
+		assert_int_equal(c.vips[0].hash_seed, cases[i].seed);
+		conf_free(&c);
+	}
+}
+
 /* Limits no small file reaches: many VIPs, the table pool. */
 static void test_capacities(void **state)
 {
@@ -257,7 +280,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_corpus),	 cmocka_unit_test(test_good_corpus),
 		cmocka_unit_test(test_defaults),	 cmocka_unit_test(test_health_merge),
-		cmocka_unit_test(test_capacities),	 cmocka_unit_test(test_settings_round_trip),
+		cmocka_unit_test(test_seed_forms),	 cmocka_unit_test(test_capacities),
+		cmocka_unit_test(test_settings_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
