@@ -113,6 +113,10 @@ json_t *control_dispatch(struct sluiced *d, const char *buf, size_t len, bool *w
 	json_t *v;
 
 	*wait = false;
+	/* A bare newline: jansson would only say "wrong arguments" at line
+	 * -1 (buf is NULL then), which tells the client nothing. */
+	if (!len)
+		return control_error("empty request");
 	req = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!req) {
 		slog_rl(&rl, SLOG_INFO, "control: malformed request: %s", jerr.text);

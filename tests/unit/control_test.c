@@ -188,7 +188,7 @@ static void test_bad_requests(void **state)
 	} cases[] = {
 		{"{\"cmd\": \n", "malformed request: line 1 column 8"},
 		{"not json\n", "malformed request"},
-		{"\n", "malformed request"},
+		{"\n", "\"error\":\"empty request\""},
 		{"[\"status\"]\n", "a request is an object with a string \\\"cmd\\\""},
 		{"{\"vip\": \"10.0.0.1:80\"}\n", "a request is an object with a string"},
 		{"{\"cmd\": 7}\n", "a request is an object with a string"},
