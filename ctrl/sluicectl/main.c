@@ -40,12 +40,15 @@ static int run(const char *sock, const struct invocation *inv, bool json)
 	if (json) {
 		json_dumpf(resp, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		fputc('\n', stdout);
-	} else if (rc) {
+	} else if (!rc) {
+		print_response(stdout, inv->cmd, resp);
+	}
+	/* With --json too: a script that keeps stdout for the document still
+	 * shows the operator why it failed. */
+	if (rc) {
 		const char *e = json_string_value(json_object_get(resp, "error"));
 
 		fprintf(stderr, "sluicectl: %s\n", e ? e : "refused (no reason given)");
-	} else {
-		print_response(stdout, inv->cmd, resp);
 	}
 	json_decref(resp);
 	return rc;

@@ -64,8 +64,9 @@ def main():
     check(rc == 1 and "out of range 0..10000" in err, f"weight range: {rc} {err}")
     rc, _, err = d.ctl("backend", "drain", VIP, "10.9.9.9")
     check(rc == 1 and "no backend 10.9.9.9" in err, f"drain unknown: {rc} {err}")
-    rc, out, _ = d.ctl("table", "10.0.0.99:80", json_out=True)
+    rc, out, err = d.ctl("table", "10.0.0.99:80", json_out=True)
     check(rc == 1 and out["ok"] is False and "no VIP" in out["error"], "--json refusal")
+    check(err == f"sluicectl: {out['error']}\n", f"--json refusal on stderr: {err!r}")
     # Usage: exit 2, nothing sent.
     for argv in (["frob"], ["vip", "add"], ["backend", "add", "10.0.0.10", "10.0.1.5"],
                  ["explain", VIP, "sctp", "1.2.3.4:5"], ["backend", "weight", VIP, "x", "1"]):
