@@ -109,12 +109,14 @@ static void print_vip_show(FILE *f, const json_t *r)
 	if (!strcmp(s_(v, "algorithm"), "ring"))
 		fprintf(f, ", ring k %lld", i_(v, "ring_k"));
 	fprintf(f, "\n  health check: ");
+	/* No "port": the check goes to the VIP's port. */
 	if (!h)
 		fprintf(f, "none\n");
 	else
 		fprintf(f, "%s%s%s, port %lld, every %lld ms, timeout %lld ms, rise %lld, fall %lld\n",
 			s_(h, "type"), json_object_get(h, "path") ? " " : "",
-			json_object_get(h, "path") ? s_(h, "path") : "", i_(h, "port"),
+			json_object_get(h, "path") ? s_(h, "path") : "",
+			json_object_get(h, "port") ? i_(h, "port") : i_(v, "port"),
 			i_(h, "interval_ms"), i_(h, "timeout_ms"), i_(h, "rise"), i_(h, "fall"));
 	fprintf(f, "  %lld backends, %lld taking new flows\n\n", i_(v, "n_backends"),
 		i_(v, "n_active"));

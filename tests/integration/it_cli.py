@@ -123,6 +123,11 @@ def main():
           v6["backends"][0]["slots"] == 1009, f"vip add: {v6}")
     rc, _, err = d.ctl("vip", "add", V6)
     check(rc == 1 and "exists" in err, "vip add twice")
+    # A check without its own port goes to the VIP's; vip show says which.
+    d.ctl_ok("vip", "add", "10.0.0.30:8080", "forwarding", "l2dsr", "check", "tcp")
+    rc, out, _ = d.ctl("vip", "show", "10.0.0.30:8080")
+    check(rc == 0 and "health check: tcp, port 8080," in out, f"vip show: {out}")
+    d.ctl_ok("vip", "del", "10.0.0.30:8080")
     d.ctl_ok("vip", "del", V6)
     check([v["vip"] for v in d.dump()["vips"]] == [VIP], "vip del")
 
