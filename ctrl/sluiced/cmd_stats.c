@@ -47,7 +47,7 @@ static json_t *lcores_json(const struct sluiced *d)
 
 		if (state == SLUICE_LCORE_UNUSED)
 			continue;
-		o = json_pack("{s:i, s:i, s:s, s:f, s:I}", "index", (json_int_t)i, "lcore_id",
+		o = json_pack("{s:I, s:I, s:s, s:f, s:I}", "index", (json_int_t)i, "lcore_id",
 			      (json_int_t)l->lcore_id, "state",
 			      state == SLUICE_LCORE_ONLINE ? "online" : "offline",
 			      "heartbeat_age_ms", hb >= now ? 0.0 : (double)(now - hb) / 1e6,
@@ -100,7 +100,7 @@ json_t *cmd_stats(struct sluiced *d, const json_t *req)
 		json_array_append_new(vips, o);
 	}
 	counters_total(d->counters, &total);
-	dp = json_pack("{s:b, s:b, s:i, s:i}", "attached", di.attached, "alive", di.alive, "pid",
+	dp = json_pack("{s:b, s:b, s:I, s:I}", "attached", di.attached, "alive", di.alive, "pid",
 		       (json_int_t)di.writer_pid, "live_lcores", (json_int_t)di.live);
 	if (di.has_age)
 		json_object_set_new(dp, "heartbeat_age_ms", json_real((double)di.age_ns / 1e6));

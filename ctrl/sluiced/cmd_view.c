@@ -38,7 +38,7 @@ static json_t *health_json(const struct model_backend *b)
 
 static json_t *backend_json(const struct model_backend *b)
 {
-	json_t *o = json_pack("{s:o, s:i, s:i, s:s, s:s, s:o}", "address", ju_addr(&b->cfg.addr),
+	json_t *o = json_pack("{s:o, s:I, s:I, s:s, s:s, s:o}", "address", ju_addr(&b->cfg.addr),
 			      "id", (json_int_t)b->id, "weight", (json_int_t)b->cfg.weight, "state",
 			      conf_backend_state_name(b->cfg.state), "effective_state",
 			      conf_backend_state_name(model_backend_state(b)), "health",
@@ -207,7 +207,7 @@ json_t *cmd_table(struct sluiced *d, const json_t *req)
 		bool takes = b->state == SLUICE_BACKEND_ACTIVE;
 
 		json_array_append_new(
-			bs, json_pack("{s:o, s:i, s:s, s:i, s:i, s:f, s:f}", "address",
+			bs, json_pack("{s:o, s:I, s:s, s:I, s:I, s:f, s:f}", "address",
 				      ju_addr(&b->addr), "id", (json_int_t)b->id, "state",
 				      conf_backend_state_name(b->state), "weight",
 				      (json_int_t)b->weight, "slots", (json_int_t)slots[i], "share",
@@ -298,7 +298,7 @@ json_t *cmd_explain(struct sluiced *d, const json_t *req)
 	}
 	json_object_set_new(resp, "slot", json_integer((json_int_t)(hash % v->table_size)));
 	json_object_set_new(resp, "backend",
-			    json_pack("{s:o, s:i, s:s, s:i}", "address", ju_addr(&b->addr), "id",
+			    json_pack("{s:o, s:I, s:s, s:I}", "address", ju_addr(&b->addr), "id",
 				      (json_int_t)b->id, "state", conf_backend_state_name(b->state),
 				      "weight", (json_int_t)b->weight));
 	return resp;
@@ -313,7 +313,7 @@ json_t *cmd_status(struct sluiced *d, const json_t *req)
 	(void)req;
 	publisher_get_stats(d->pub, &ps);
 	dpwatch_get_info(d->dw, &di);
-	dp = json_pack("{s:s, s:b, s:b, s:i, s:i, s:i}", "mode", conf_dp_mode_name(d->eff.dp_mode),
+	dp = json_pack("{s:s, s:b, s:b, s:I, s:I, s:I}", "mode", conf_dp_mode_name(d->eff.dp_mode),
 		       "attached", di.attached, "alive", di.alive, "pid",
 		       (json_int_t)di.writer_pid, "lcores", (json_int_t)di.n_lcores, "live",
 		       (json_int_t)di.live);

@@ -134,7 +134,7 @@ static int parse_health(const json_t *obj, const char *path, const struct conf_h
 
 static json_t *health_to_json(const struct conf_health *h)
 {
-	json_t *o = json_pack("{s:s, s:i, s:i, s:i, s:i}", "type", conf_health_type_name(h->type),
+	json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I}", "type", conf_health_type_name(h->type),
 			      "interval_ms", (json_int_t)h->interval_ms, "timeout_ms",
 			      (json_int_t)h->timeout_ms, "rise", (json_int_t)h->rise, "fall",
 			      (json_int_t)h->fall);
@@ -214,7 +214,7 @@ json_t *conf_vip_settings_to_json(const struct conf_vip *v)
 	json_t *o;
 
 	snprintf(seed, sizeof(seed), "%llu", (unsigned long long)v->hash_seed);
-	o = json_pack("{s:o, s:i, s:s, s:s, s:s, s:i, s:s, s:i}", "address", ju_addr(&v->key.addr),
+	o = json_pack("{s:o, s:I, s:s, s:s, s:s, s:I, s:s, s:I}", "address", ju_addr(&v->key.addr),
 		      "port", (json_int_t)v->key.port, "protocol", sluice_proto_name(v->key.proto),
 		      "forwarding", conf_fwd_mode_name(v->mode), "algorithm",
 		      sluice_table_algo_name(v->algo), "table_size", (json_int_t)v->table_size,

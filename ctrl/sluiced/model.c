@@ -299,14 +299,14 @@ json_t *model_ids_to_json(const struct model *m)
 			continue;
 		bs = json_array();
 		for (size_t j = 0; j < v->n_backends; j++)
-			json_array_append_new(bs, json_pack("{s:o, s:i}", "address",
+			json_array_append_new(bs, json_pack("{s:o, s:I}", "address",
 							    ju_addr(&v->backends[j]->cfg.addr),
 							    "id", (json_int_t)v->backends[j]->id));
-		json_array_append_new(vips, json_pack("{s:o, s:i, s:o}", "vip",
+		json_array_append_new(vips, json_pack("{s:o, s:I, s:o}", "vip",
 						      ju_vip_key(&v->cfg.key), "id",
 						      (json_int_t)v->id, "backends", bs));
 	}
-	return json_pack("{s:i, s:i, s:o}", "next_vip", (json_int_t)m->next_vip_id,
+	return json_pack("{s:I, s:I, s:o}", "next_vip", (json_int_t)m->next_vip_id,
 			 "next_backend", (json_int_t)m->next_backend_id, "vips", vips);
 }
 
