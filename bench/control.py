@@ -21,6 +21,7 @@
 import argparse
 import json
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -151,7 +152,8 @@ def main():
         detect.append((time.monotonic() - t) * 1000)
         backend.up()
     load_mpps = (d.ctl_ok("stats")["totals"]["rx_packets"] - rx0) / (time.monotonic() - t0) / 1e6
-    gen.kill()
+    gen.send_signal(signal.SIGINT)
+    gen.wait(10)
     dp.terminate()
     dp.wait(10)
     d.stop()
