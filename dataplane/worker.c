@@ -96,6 +96,9 @@ int dp_worker_main(void *arg)
 
 	sluice_lcore_heartbeat(w->status, sluice_now_ns());
 	__atomic_store_n(&w->status->state, SLUICE_LCORE_ONLINE, __ATOMIC_RELEASE);
+	/* Before the first load of the generation: the other half of the
+	 * fence in sluice_config_publish (a store may pass a later load). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	DP_LOG(INFO, "worker lcore %u (socket %d): %u RX queue%s", w->lcore_id, w->socket,
 	       w->n_rxq, w->n_rxq == 1 ? "" : "s");
 

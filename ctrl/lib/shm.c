@@ -300,6 +300,13 @@ __u64 sluice_config_publish(struct sluice_config_region *cfg)
 
 	cfg->slot[gen & 1]->generation = gen;
 	__atomic_store_n(&cfg->hdr->generation, gen, __ATOMIC_RELEASE);
+	/* Store-load ordering against a worker coming online (it stores its
+	 * state, fences, then loads the generation): whichever of the two
+	 * fences comes second, its side sees the other's store, so the writer
+	 * never counts a worker as absent while that worker reads an older
+	 * generation's slot. A release store alone lets x86 satisfy our later
+	 * loads of the lcore states first. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	__atomic_store_n(&cfg->hdr->writer_heartbeat_ns, sluice_now_ns(), __ATOMIC_RELAXED);
 	return gen;
 }
