@@ -146,6 +146,20 @@ static int port_setup(struct dp_app *app, uint16_t port, uint64_t rss_hf,
 		return rc;
 	}
 	app->started[port] = true;
+	/* Neighbour solicitations go to solicited-node multicast groups; a
+	 * NIC filters those out unless told otherwise. Virtual devices that
+	 * see everything anyway may not implement the call. */
+	rc = rte_eth_allmulticast_enable(port);
+	if (rc < 0 && rc != -ENOTSUP)
+		DP_LOG(WARNING, "port %u: cannot receive all multicast (%s): IPv6 neighbour "
+			       "solicitations may not arrive", port, rte_strerror(-rc));
+	/* Frames to --lb-mac, when it is not the port's own. */
+	if (app->opt.dp.lb_mac_set) {
+		rc = rte_eth_dev_mac_addr_add(port, &app->opt.dp.lb_mac, 0);
+		if (rc < 0 && rc != -ENOTSUP)
+			DP_LOG(WARNING, "port %u: cannot add the --lb-mac address (%s)", port,
+			       rte_strerror(-rc));
+	}
 	rc = rte_eth_macaddr_get(port, &app->opt.dp.port_mac[port]);
 	if (rc < 0)
 		memset(&app->opt.dp.port_mac[port], 0, sizeof(app->opt.dp.port_mac[port]));
