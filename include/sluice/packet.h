@@ -331,7 +331,9 @@ static SLUICE_INLINE int sluice_parse_ipv4(const __u8 *l3, const __u8 *data_end,
 	if (frag & (SLUICE_IP_MF | SLUICE_IP_OFFSET)) {
 		p->fragment = 1;
 	} else {
-		if (tot < 20 + 8)
+		/* A whole TCP header (its flags are read), or UDP's 8 bytes,
+		 * inside the IP packet: not in the Ethernet padding after it. */
+		if (tot < 20 + (ip->proto == SLUICE_IPPROTO_TCP ? 20 : 8))
 			return sluice_pkt_drop(p, SLUICE_DROP_MALFORMED);
 		if (sluice_parse_ports(l4, data_end, ip->proto, p, &sport, &dport) ==
 		    SLUICE_PKT_DROP)
@@ -401,7 +403,7 @@ static SLUICE_INLINE int sluice_parse_ipv6(const __u8 *l3, const __u8 *data_end,
 		return sluice_pkt_other(p, SLUICE_DROP_UNKNOWN_L4);
 	}
 	if (!p->fragment) {
-		if (plen < 8)
+		if (plen < (proto == SLUICE_IPPROTO_TCP ? 20 : 8))
 			return sluice_pkt_drop(p, SLUICE_DROP_MALFORMED);
 		if (sluice_parse_ports(l4, data_end, proto, p, &sport, &dport) == SLUICE_PKT_DROP)
 			return SLUICE_PKT_DROP;

@@ -150,6 +150,10 @@ static void test_bad_headers(void **state)
 	expect_drop(snap, &f, SLUICE_DROP_MALFORMED, "total length below header");
 	fr_put16(f.b + 16, 24);
 	expect_drop(snap, &f, SLUICE_DROP_MALFORMED, "no room for ports");
+	/* A TCP header cut short inside the IP packet (its flags would be
+	 * read from the padding after it). */
+	fr_put16(f.b + 16, 39);
+	expect_drop(snap, &f, SLUICE_DROP_MALFORMED, "TCP header of 19 bytes");
 	fr_put16(f.b + 16, 40);
 	f.b[22] = 0;
 	expect_drop(snap, &f, SLUICE_DROP_TTL_EXPIRED, "TTL 0");
@@ -172,6 +176,10 @@ static void test_bad_headers(void **state)
 	f.b[14 + 7] = 9;
 	fr_put16(f.b + 14 + 4, 1000);
 	expect_drop(snap, &f, SLUICE_DROP_TRUNCATED, "payload beyond frame");
+
+	fr_ipv6(&f, 0, 6, client6, vip6, 1, 80, 0, 0);
+	fr_put16(f.b + 14 + 4, 19);
+	expect_drop(snap, &f, SLUICE_DROP_MALFORMED, "IPv6: TCP header of 19 bytes");
 }
 
 static void test_not_vip(void **state)
