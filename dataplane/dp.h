@@ -91,5 +91,7 @@ int dp_worker_main(void *arg);
 
 /* telemetry.c */
 int dp_telemetry_init(const struct dp_app *app);
+/* Before the application's state goes: commands answer -ENODEV from now. */
+void dp_telemetry_fini(void);
 
 #endif /* SLUICE_DP_DP_H */

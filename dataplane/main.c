@@ -179,6 +179,7 @@ int main(int argc, char **argv)
 	dp_status_log(&app, true);
 	DP_LOG(INFO, "stopped");
 out:
+	dp_telemetry_fini();
 	cleanup(&app);
 	rte_eal_cleanup();
 	return status;

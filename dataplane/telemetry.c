@@ -13,12 +13,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+
 #include <rte_errno.h>
 #include <rte_telemetry.h>
 
 #include "dp.h"
 
+/* The application the commands read, NULL once it is being torn down: the
+ * callbacks run on DPDK's telemetry thread, which outlives the workers'
+ * flow tables and the shared-memory mappings they read (DPDK cannot
+ * unregister a command). tel_lock keeps a teardown from running under a
+ * callback. */
 static const struct dp_app *tel_app;
+static pthread_mutex_t tel_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const drop_names[] = {
 #define SLUICE_X_NAME(name, str) str,
@@ -141,19 +149,54 @@ static int cmd_generation(const char *cmd, const char *params, struct rte_tel_da
 	return 0;
 }
 
+typedef int (*tel_cmd)(const char *cmd, const char *params, struct rte_tel_data *d);
+
+static int guarded(tel_cmd fn, const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	int rc = -ENODEV;
+
+	pthread_mutex_lock(&tel_lock);
+	if (tel_app)
+		rc = fn(cmd, params, d);
+	pthread_mutex_unlock(&tel_lock);
+	return rc;
+}
+
+static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	return guarded(cmd_stats, cmd, params, d);
+}
+
+static int tel_flows(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	return guarded(cmd_flows, cmd, params, d);
+}
+
+static int tel_generation(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	return guarded(cmd_generation, cmd, params, d);
+}
+
+void dp_telemetry_fini(void)
+{
+	pthread_mutex_lock(&tel_lock);
+	tel_app = NULL;
+	pthread_mutex_unlock(&tel_lock);
+}
+
 int dp_telemetry_init(const struct dp_app *app)
 {
 	int rc;
 
 	tel_app = app;
-	rc = rte_telemetry_register_cmd("/sluice/stats", cmd_stats,
+	rc = rte_telemetry_register_cmd("/sluice/stats", tel_stats,
 					"sluice-dp counters summed over workers. Parameters: "
 					"int lcore_id (optional)");
 	if (rc == 0)
-		rc = rte_telemetry_register_cmd("/sluice/flows", cmd_flows,
+		rc = rte_telemetry_register_cmd("/sluice/flows", tel_flows,
 						"Flow-table occupancy per worker lcore");
 	if (rc == 0)
-		rc = rte_telemetry_register_cmd("/sluice/generation", cmd_generation,
+		rc = rte_telemetry_register_cmd("/sluice/generation", tel_generation,
 						"Published configuration generation and each "
 						"worker's");
 	if (rc < 0)
