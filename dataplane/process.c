@@ -374,7 +374,15 @@ void sluice_dp_flush(struct sluice_dp_lcore *lc)
 	lc->ctr.flow_inserts = fs->inserts;
 	lc->ctr.flow_evictions = fs->evictions;
 	lc->ctr.flow_expired = fs->expired;
-	/* Plain stores of aligned 64-bit words: readers see each counter
-	 * whole, one writer. */
-	lc->status->counters = lc->ctr;
+	/* Word by word, each store whole (a struct copy may be done in any
+	 * width): readers (sluiced, telemetry) see every counter whole. One
+	 * writer, so relaxed stores suffice. */
+	{
+		const __u64 *src = (const __u64 *)&lc->ctr;
+		__u64 *dst = (__u64 *)&lc->status->counters;
+
+		_Static_assert(sizeof(lc->ctr) % sizeof(__u64) == 0, "counters are 64-bit words");
+		for (size_t i = 0; i < sizeof(lc->ctr) / sizeof(__u64); i++)
+			__atomic_store_n(&dst[i], src[i], __ATOMIC_RELAXED);
+	}
 }
