@@ -318,11 +318,14 @@ static int parse_vip(const json_t *obj, const char *path, struct conf_vip *v, st
 
 static int parse_sections(const json_t *root, struct conf *c, struct ju_err *e)
 {
-	static const char *const dp_keys[] = {"mode", "interface", "heartbeat_timeout_ms", NULL};
+	static const char *const dp_keys[] = {"mode", "interface", "heartbeat_timeout_ms",
+					      "xdp_on_stop", NULL};
+	static const char *const on_stop_names[] = {"keep", "detach", NULL};
 	static const char *const src_keys[] = {"ipv4", "ipv6", NULL};
 	static const char *const ctl_keys[] = {"socket", "group", NULL};
 	static const char *const met_keys[] = {"enabled", "listen", NULL};
-	unsigned int mode = CONF_DP_DPDK;
+	unsigned int mode = CONF_DP_DPDK, on_stop = 0;
+	bool on_stop_given = false;
 	__u32 gue = CONF_DEFAULT_GUE_PORT, mtu = CONF_DEFAULT_MTU;
 	struct sluice_addr a;
 	bool present;
@@ -336,10 +339,17 @@ static int parse_sections(const json_t *root, struct conf *c, struct ju_err *e)
 		    (rc = ju_get_str(e, o, "interface", "dataplane", c->interface,
 				     sizeof(c->interface), NULL)) < 0 ||
 		    (rc = ju_get_u32(e, o, "heartbeat_timeout_ms", "dataplane", 10, 600000,
-				     &c->heartbeat_timeout_ms, NULL)) < 0)
+				     &c->heartbeat_timeout_ms, NULL)) < 0 ||
+		    (rc = ju_get_enum(e, o, "xdp_on_stop", "dataplane", on_stop_names, &on_stop,
+				      &on_stop_given)) < 0)
 			return rc;
 	}
 	c->dp_mode = (enum conf_dp_mode)mode;
+	/* Mode xdp keeps the program forwarding across a stop of sluiced (a
+	 * restart must not interrupt traffic, as with sluice-dp); as a
+	 * fallback it goes with sluiced, so that sluice-dp has the interface
+	 * to itself again. */
+	c->xdp_keep_on_stop = on_stop_given ? on_stop == 0 : c->dp_mode == CONF_DP_XDP;
 	if (c->dp_mode != CONF_DP_DPDK && !c->interface[0])
 		return ju_fail(e, "dataplane.interface", "required in mode \"%s\"",
 			       conf_dp_mode_name(c->dp_mode));

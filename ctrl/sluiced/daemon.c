@@ -548,9 +548,18 @@ void daemon_stop(struct sluiced *d)
 	 * stays, so the data plane forwards on without sluiced. */
 	model_destroy(&d->model, &stop_ops);
 	counters_destroy(d->counters);
-	/* In mode xdp the program keeps forwarding with its maps too. */
-	if (d->xdp && d->base_conf.dp_mode != CONF_DP_XDP)
-		xdpctl_destroy(d->xdp);
+	/* dataplane.xdp_on_stop: keep (mode xdp's default) leaves the program
+	 * forwarding with its maps, as sluice-dp does with the snapshot. */
+	if (d->xdp) {
+		if (d->base_conf.xdp_keep_on_stop) {
+			if (xdpctl_active(d->xdp))
+				slog(SLOG_INFO, "the XDP path stays attached to %s (xdp_on_stop "
+						"keep)", d->base_conf.interface);
+			xdpctl_release(d->xdp);
+		} else {
+			xdpctl_destroy(d->xdp);
+		}
+	}
 	dpwatch_destroy(d->dw);
 	publisher_destroy(d->pub);
 	if (d->xdp_timer)

@@ -80,9 +80,18 @@ int xdpctl_activate(struct xdpctl *x, const struct sluice_snapshot *snap)
 	x->last_error[0] = '\0';
 	snprintf(x->state, sizeof(x->state), "%s",
 		 sluice_xdp_mode_name(sluice_xdp_path_mode(x->xp)));
-	slog(SLOG_WARN, "XDP path attached to %s (%s mode): it forwards now", x->ifname,
-	     x->state);
+	slog(SLOG_WARN, "XDP path attached to %s, %s: it forwards now", x->ifname,
+	     sluice_xdp_path_mode_reason(x->xp));
 	return 0;
+}
+
+void xdpctl_release(struct xdpctl *x)
+{
+	if (!x)
+		return;
+	if (x->xp)
+		sluice_xdp_path_close(x->xp, true);
+	free(x);
 }
 
 void xdpctl_deactivate(struct xdpctl *x)

@@ -22,6 +22,9 @@ struct xdpctl;
 struct xdpctl *xdpctl_create(const char *instance, const char *ifname);
 /* Detaches when active. Accepts NULL. */
 void xdpctl_destroy(struct xdpctl *x);
+/* Frees x but leaves its program attached, forwarding with its pinned
+ * maps (dataplane.xdp_on_stop keep). Accepts NULL. */
+void xdpctl_release(struct xdpctl *x);
 
 /* Open, attach and publish snap (may be NULL: nothing published yet).
  * Returns 0 or -errno; the reason is logged (once per reason). */

@@ -152,6 +152,38 @@ static void test_defaults(void **state)
 	conf_free(&c);
 }
 
+/* dataplane.xdp_on_stop: mode xdp keeps the program attached by default,
+ * the fallback detaches; either can be told otherwise. */
+static void test_xdp_on_stop(void **state)
+{
+	static const struct {
+		const char *dp;
+		bool keep;
+	} cases[] = {
+		{"{\"mode\": \"xdp\", \"interface\": \"eth0\"}", true},
+		{"{\"mode\": \"dpdk+xdp-fallback\", \"interface\": \"eth0\"}", false},
+		{"{\"mode\": \"xdp\", \"interface\": \"eth0\", \"xdp_on_stop\": \"detach\"}",
+		 false},
+		{"{\"mode\": \"dpdk+xdp-fallback\", \"interface\": \"eth0\", "
+		 "\"xdp_on_stop\": \"keep\"}",
+		 true},
+	};
+	char json[512], msg[256];
+	struct conf c;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(json, sizeof(json), "{\"dataplane\": %s}", cases[i].dp);
+		assert_int_equal(parse(json, &c, msg, sizeof(msg)), 0);
+		assert_int_equal(c.xdp_keep_on_stop, cases[i].keep);
+		conf_free(&c);
+	}
+	assert_true(parse("{\"dataplane\": {\"mode\": \"xdp\", \"interface\": \"eth0\", "
+			  "\"xdp_on_stop\": \"later\"}}",
+			  &c, msg, sizeof(msg)) < 0);
+	assert_non_null(strstr(msg, "dataplane.xdp_on_stop"));
+}
+
 static void test_health_merge(void **state)
 {
 	struct conf c;
@@ -279,7 +311,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_corpus),	 cmocka_unit_test(test_good_corpus),
-		cmocka_unit_test(test_defaults),	 cmocka_unit_test(test_health_merge),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_xdp_on_stop),	 cmocka_unit_test(test_health_merge),
 		cmocka_unit_test(test_seed_forms),	 cmocka_unit_test(test_capacities),
 		cmocka_unit_test(test_settings_round_trip),
 	};
