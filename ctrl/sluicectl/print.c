@@ -157,7 +157,7 @@ static void print_counts(FILE *f, const char *name, const json_t *c)
 
 static void print_stats(FILE *f, const json_t *r)
 {
-	const json_t *dp = json_object_get(r, "dataplane"), *v, *b, *l;
+	const json_t *dp = json_object_get(r, "dataplane"), *v, *b, *l, *x;
 	const json_t *drops = json_object_get(json_object_get(r, "totals"), "drops");
 	const char *reason;
 	char name[96];
@@ -170,7 +170,28 @@ static void print_stats(FILE *f, const json_t *r)
 		fprintf(f, "data plane: %s, pid %lld, %lld live lcores, heartbeat %.1f ms ago\n",
 			b_(dp, "alive") ? "alive" : "DOWN", i_(dp, "pid"), i_(dp, "live_lcores"),
 			f_(dp, "heartbeat_age_ms"));
-	fprintf(f, "XDP path: %s\n\n", s_(r, "xdp"));
+	fprintf(f, "XDP path: %s\n", s_(r, "xdp"));
+	if ((x = json_object_get(r, "xdp_path"))) {
+		const json_t *pass = json_object_get(x, "pass");
+
+		fprintf(f, "  flow table: %lld hits, %lld misses; to the kernel: %lld (",
+			i_(x, "lru_hits"), i_(x, "lru_misses"), i_(x, "xdp_pass"));
+		any = false;
+		if (i_(x, "pass_arp") || i_(x, "pass_nd")) {
+			fprintf(f, "arp %lld, nd %lld", i_(x, "pass_arp"), i_(x, "pass_nd"));
+			any = true;
+		}
+		json_object_foreach((json_t *)pass, reason, v)
+			if (json_integer_value(v)) {
+				fprintf(f, "%s%s %lld", any ? ", " : "", reason,
+					(long long)json_integer_value(v));
+				any = true;
+			}
+		fprintf(f, "%s); dropped %lld; table mismatches %lld\n", any ? "" : "none",
+			i_(x, "xdp_drop"), i_(x, "table_mismatch"));
+		any = false;
+	}
+	fprintf(f, "\n");
 	fprintf(f, "%-44s %10s %10s %10s %10s\n", "VIP / BACKEND", "PACKETS", "BYTES", "PKT/S",
 		"BIT/S");
 	json_array_foreach(json_object_get(r, "vips"), i, v) {

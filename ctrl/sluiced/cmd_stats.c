@@ -59,10 +59,25 @@ static json_t *lcores_json(const struct sluiced *d)
 	return arr;
 }
 
+/* The XDP path's own counters (bpf/xdp_abi.h), passes by drop-reason name. */
+static json_t *xdp_json(const struct sluice_xdp_counters *c)
+{
+	json_t *o = json_object(), *pass = json_object();
+
+#define SLUICE_X_ADD(name) json_object_set_new(o, #name, json_integer((json_int_t)c->name));
+	SLUICE_XDP_COUNTERS(SLUICE_X_ADD)
+#undef SLUICE_X_ADD
+	for (unsigned int r = 0; r < SLUICE_DROP_MAX; r++)
+		json_object_set_new(pass, drop_names[r], json_integer((json_int_t)c->pass[r]));
+	json_object_set_new(o, "pass", pass);
+	return o;
+}
+
 json_t *cmd_stats(struct sluiced *d, const json_t *req)
 {
 	const struct model_vip *only = NULL;
 	const struct sluice_lcore_status *xdp;
+	struct sluice_xdp_counters xc;
 	struct sluice_lcore_counters total;
 	struct dpwatch_info di;
 	struct counter_view cv;
@@ -113,6 +128,8 @@ json_t *cmd_stats(struct sluiced *d, const json_t *req)
 	xdp = counters_xdp(d->counters);
 	if (xdp)
 		json_object_set_new(resp, "xdp_counters", counters_json(&xdp->counters));
+	if (xdpctl_read_xdp_counters(d->xdp, &xc) == 0)
+		json_object_set_new(resp, "xdp_path", xdp_json(&xc));
 	json_object_set_new(resp, "time_unix", json_real(cmd_unix_time(sluice_now_ns())));
 	return resp;
 }

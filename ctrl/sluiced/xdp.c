@@ -127,6 +127,13 @@ const char *xdpctl_state(const struct xdpctl *x)
 	return x ? x->state : "inactive";
 }
 
+int xdpctl_read_xdp_counters(struct xdpctl *x, struct sluice_xdp_counters *out)
+{
+	if (!xdpctl_active(x))
+		return -ENODEV;
+	return sluice_xdp_path_read_xdp_counters(x->xp, out, NULL, 0);
+}
+
 int xdpctl_read_counters(struct xdpctl *x, struct sluice_lcore_status *out)
 {
 	if (!xdpctl_active(x))

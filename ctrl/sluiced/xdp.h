@@ -6,9 +6,9 @@
  * in mode "dpdk+xdp-fallback" dpwatch brings it up when sluice-dp's
  * heartbeat goes stale and down again when sluice-dp is back.
  *
- * A build without the XDP program (the stub returns -ENOTSUP) or an
- * interface that refuses it is logged once per distinct reason, and
- * sluiced carries on with shared memory alone.
+ * A failure to load or attach (no such interface, the kernel refusing the
+ * program) is logged once per distinct reason, and sluiced carries on with
+ * shared memory alone.
  */
 #ifndef SLUICED_XDP_H
 #define SLUICED_XDP_H
@@ -16,6 +16,7 @@
 #include <stdbool.h>
 
 #include "sluice/shm.h"
+#include "xdp_abi.h" /* bpf/: struct sluice_xdp_counters */
 
 struct xdpctl;
 
@@ -37,6 +38,11 @@ void xdpctl_publish(struct xdpctl *x, const struct sluice_snapshot *snap);
 
 /* "inactive", "native", "generic", or "unavailable: <reason>". */
 const char *xdpctl_state(const struct xdpctl *x);
+
+/* The counters only the XDP path has (flow-table hits and misses, what it
+ * handed to the kernel and why, ...), summed over CPUs; -ENODEV when it is
+ * not active. */
+int xdpctl_read_xdp_counters(struct xdpctl *x, struct sluice_xdp_counters *out);
 
 /* Counters of the XDP path summed over CPUs; -ENODEV when not active. */
 int xdpctl_read_counters(struct xdpctl *x, struct sluice_lcore_status *out);
