@@ -28,6 +28,8 @@ import subprocess
 import sys
 import time
 
+from benchlib import eal_mem, hugepages_free
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 VIP = "10.99.0.1:80/tcp"      # sluice-pktgen's default VIP
 CHECKED = "10.99.0.2:80/tcp"  # one backend on loopback, health-checked
@@ -179,20 +181,6 @@ def main():
           f"max {p['max']:.0f} us")
     print(f"health-check detection (every {HEALTH['interval_ms']} ms, fall {HEALTH['fall']}): "
           f"median {out['health_detect_ms']:.0f} ms of {out['health_detect_samples_ms']}")
-
-
-def eal_mem(mb, huge):
-    """EAL memory options: hugepages when there are enough (files unlinked
-    at once, so nothing leaks), else plain memory."""
-    return ["-m", str(mb), "--huge-unlink"] if huge else ["--no-huge", "-m", str(mb)]
-
-
-def hugepages_free():
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("HugePages_Free:"):
-                return int(line.split()[1])
-    return 0
 
 
 if __name__ == "__main__":

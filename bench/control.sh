@@ -15,32 +15,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-build=${SLUICE_BUILD_DIR:-build}
-args=()
-while [ $# -gt 0 ]; do
-	case $1 in
-	--build)
-		[ $# -ge 2 ] || { echo "control.sh: --build needs a directory" >&2; exit 2; }
-		build=$2
-		shift 2
-		;;
-	-h | --help)
-		sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
-		exit 0
-		;;
-	*)
-		args+=("$1")
-		shift
-		;;
-	esac
-done
-if [ "$(id -u)" -ne 0 ]; then
-	echo "control.sh: must run as root (DPDK, hugepages)" >&2
-	exit 1
-fi
-if [ ! -f "$build/build.ninja" ]; then
-	meson setup "$build" >/dev/null
-fi
-ninja -C "$build" bench/sluice-tablebench bench/sluice-pktgen dataplane/sluice-dp \
-	ctrl/sluiced/sluiced ctrl/sluicectl/sluicectl >/dev/null
+# shellcheck source=lib.sh
+source bench/lib.sh
+bench_init "$@"
+bench_build bench/sluice-tablebench bench/sluice-pktgen dataplane/sluice-dp \
+	ctrl/sluiced/sluiced ctrl/sluicectl/sluicectl
 exec python3 bench/control.py --build "$build" "${args[@]}"

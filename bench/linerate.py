@@ -35,6 +35,8 @@ import sys
 import tempfile
 import time
 
+from benchlib import eal_mem, hugepages_free
+
 SCENARIOS = ["ceiling", "new_flows", "established_v4", "nonvip_drop", "established_v6"]
 FLOWS = 1_000_000
 DST_MAC = "02:00:00:00:00:02"
@@ -57,8 +59,8 @@ class Bench:
         --file-prefix, --huge-unlink, an explicit memory budget)."""
         lcores = f"0@{cpu}" if name == "gen" else f"0@{cpu},1@{cpu}"
         mem = "256" if name in ("gen", "testpmd") else "400"
-        return ["--no-pci", f"--file-prefix={self.tag}-{name}", "--huge-unlink", "-m", mem,
-                "--lcores", lcores, "--log-level=*:warning", f"--vdev={vdev}"]
+        return (["--no-pci", f"--file-prefix={self.tag}-{name}", "--lcores", lcores,
+                 "--log-level=*:warning", f"--vdev={vdev}"] + eal_mem(mem, True))
 
     def memif(self, role):
         return f"net_memif0,role={role},socket={self.tmp}/memif.sock"
@@ -231,14 +233,6 @@ class Bench:
                           f"{r['mpps_fwd']:6.2f} Mpps  {r['cycles_per_packet']:6.1f} cycles/pkt",
                           file=sys.stderr, flush=True)
         return samples
-
-
-def hugepages_free():
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("HugePages_Free:"):
-                return int(line.split()[1])
-    return 0
 
 
 def median(samples, key):

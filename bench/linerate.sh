@@ -13,38 +13,15 @@
 #   {"ceiling":{"mpps":..,"cycles_per_packet":..},"runs":[{"scenario":
 #    "established_v4","mpps":..,"cycles_per_packet":..,"ratio_mpps":..,
 #    "ratio_cycles":..}, ...]}
-# Each figure is the median of N (default 3) interleaved runs; ~2.5 min.
+# Each figure is the median of N (default 3) interleaved runs; ~80 s.
 # Root, hugepages (scripts/setup.sh reserves them); DIR (default build, or
 # $SLUICE_BUILD_DIR) is configured and built when needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-build=${SLUICE_BUILD_DIR:-build}
-args=()
-while [ $# -gt 0 ]; do
-	case $1 in
-	--build)
-		[ $# -ge 2 ] || { echo "linerate.sh: --build needs a directory" >&2; exit 2; }
-		build=$2
-		shift 2
-		;;
-	-h | --help)
-		sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
-		exit 0
-		;;
-	*)
-		args+=("$1")
-		shift
-		;;
-	esac
-done
-if [ "$(id -u)" -ne 0 ]; then
-	echo "linerate.sh: must run as root (hugepages, DPDK)" >&2
-	exit 1
-fi
+# shellcheck source=lib.sh
+source bench/lib.sh
+bench_init "$@"
 command -v dpdk-testpmd >/dev/null || { echo "linerate.sh: dpdk-testpmd missing (scripts/setup.sh installs it)" >&2; exit 1; }
-if [ ! -f "$build/build.ninja" ]; then
-	meson setup "$build" >/dev/null
-fi
-ninja -C "$build" bench/sluice-pktgen dataplane/sluice-dp dataplane/sluice-dp-publish >/dev/null
+bench_build bench/sluice-pktgen dataplane/sluice-dp dataplane/sluice-dp-publish
 exec python3 bench/linerate.py --build "$build" "${args[@]}"

@@ -14,32 +14,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-build=${SLUICE_BUILD_DIR:-build}
-args=()
-while [ $# -gt 0 ]; do
-	case $1 in
-	--build)
-		[ $# -ge 2 ] || { echo "xdp.sh: --build needs a directory" >&2; exit 2; }
-		build=$2
-		shift 2
-		;;
-	-h | --help)
-		sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
-		exit 0
-		;;
-	*)
-		args+=("$1")
-		shift
-		;;
-	esac
-done
-
-if [ "$(id -u)" -ne 0 ]; then
-	echo "xdp.sh: must run as root (BPF_PROG_TEST_RUN)" >&2
-	exit 1
-fi
-if [ ! -f "$build/build.ninja" ]; then
-	meson setup "$build" >/dev/null
-fi
-ninja -C "$build" bench/sluice-xdpbench >/dev/null
+# shellcheck source=lib.sh
+source bench/lib.sh
+bench_init "$@"
+bench_build bench/sluice-xdpbench
 exec "$build/bench/sluice-xdpbench" "${args[@]}"
