@@ -280,6 +280,31 @@ static inline struct sluice_ft_entry *sluice_ft_lookup(struct sluice_ft *ft,
 	return sluice_ft_find_in(ft, sluice_ft_alt(ft, b, sig), sig, key, now);
 }
 
+/* Read-only lookup for diagnostics (telemetry, from another thread while
+ * the owner works: what it reads may be a moment old): the entry of key,
+ * live or expired (*expire_out its expiry tick), or NULL. Frees nothing. */
+static inline const struct sluice_ft_entry *sluice_ft_peek(const struct sluice_ft *ft,
+							   const struct sluice_flow_key *key,
+							   uint64_t hash, uint32_t *expire_out)
+{
+	uint32_t b = (uint32_t)hash & ft->mask;
+	uint16_t sig = sluice_ft_sig(hash);
+
+	for (int pass = 0; pass < 2; pass++, b = sluice_ft_alt(ft, b, sig)) {
+		const struct sluice_ft_bucket *bk = &ft->buckets[b];
+
+		for (unsigned int w = 0; w < SLUICE_FT_WAYS; w++) {
+			const struct sluice_ft_entry *e = &ft->entries[(size_t)b * SLUICE_FT_WAYS + w];
+
+			if (bk->sig[w] == sig && sluice_ft_key_eq(&e->key, key)) {
+				*expire_out = bk->expire[w];
+				return e;
+			}
+		}
+	}
+	return NULL;
+}
+
 /* A hit: the flow was seen now; tcp_flags of this packet (0 for UDP) may
  * move it to the closing class (FIN/RST) or back (a new SYN). The expiry
  * is rewritten only when it has fallen more than 1/16 of the timeout

@@ -5,6 +5,7 @@
  *   /sluice/stats[,LCORE]   counters summed over workers, or of one lcore
  *   /sluice/flows           flow-table occupancy per worker
  *   /sluice/generation      published generation and each worker's
+ *   /sluice/flow,P,C,CP,V,VP  the flow-table entry of one flow (explain)
  * The callbacks run on the telemetry thread and read what the workers
  * flushed to their status slots (at most a millisecond old): aligned
  * 64-bit words with one writer, read whole.
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
 #include <pthread.h>
 
 #include <rte_errno.h>
@@ -149,6 +151,111 @@ static int cmd_generation(const char *cmd, const char *params, struct rte_tel_da
 	return 0;
 }
 
+static const char *const class_names[SLUICE_FT_NCLASS] = {"tcp", "udp", "closing"};
+
+/* The flow key of "PROTO,CLIENT,CPORT,VIP,VPORT" (client -> VIP). */
+static int parse_flow(const char *params, struct sluice_flow_key *key, struct sluice_addr *vip,
+		      __be16 *vport, uint8_t *proto)
+{
+	char buf[160], *f[5], *save = NULL;
+	unsigned char src[16], dst[16];
+	unsigned long cport, dport;
+	int family, n = 0;
+	char *end;
+
+	if (!params || strlen(params) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, params);
+	for (char *t = strtok_r(buf, ",", &save); t && n < 5; t = strtok_r(NULL, ",", &save))
+		f[n++] = t;
+	if (n != 5 || strtok_r(NULL, ",", &save))
+		return -EINVAL;
+	if (!strcmp(f[0], "tcp"))
+		*proto = SLUICE_IPPROTO_TCP;
+	else if (!strcmp(f[0], "udp"))
+		*proto = SLUICE_IPPROTO_UDP;
+	else
+		return -EINVAL;
+	family = strchr(f[1], ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(family, f[1], src) != 1 || inet_pton(family, f[3], dst) != 1)
+		return -EINVAL;
+	cport = strtoul(f[2], &end, 10);
+	if (*end || cport > 65535)
+		return -EINVAL;
+	dport = strtoul(f[4], &end, 10);
+	if (*end || dport > 65535)
+		return -EINVAL;
+	*vport = htons((uint16_t)dport);
+	memset(vip, 0, sizeof(*vip));
+	if (family == AF_INET) {
+		__be32 s, d;
+
+		memcpy(&s, src, 4);
+		memcpy(&d, dst, 4);
+		sluice_flow_key_v4(key, s, d, *proto, htons((uint16_t)cport), *vport);
+		vip->family = SLUICE_FAMILY_V4;
+		memcpy(vip->bytes, dst, 4);
+	} else {
+		sluice_flow_key_v6(key, src, dst, *proto, htons((uint16_t)cport), *vport);
+		vip->family = SLUICE_FAMILY_V6;
+		memcpy(vip->bytes, dst, 16);
+	}
+	return 0;
+}
+
+/* /sluice/flow,PROTO,CLIENT,CPORT,VIP,VPORT: the flow-table entry of that
+ * flow on the worker that holds it (sluiced's `explain` asks this). */
+static int cmd_flow(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct sluice_config_region *cfg = __atomic_load_n(&tel_app->cfg, __ATOMIC_ACQUIRE);
+	const struct sluice_snapshot *snap;
+	const struct sluice_vip *vip;
+	struct sluice_flow_key key;
+	struct sluice_addr vaddr;
+	uint8_t proto;
+	__be16 vport;
+	__u64 gen;
+
+	(void)cmd;
+	if (parse_flow(params, &key, &vaddr, &vport, &proto) < 0)
+		return -EINVAL;
+	rte_tel_data_start_dict(d);
+	snap = cfg ? sluice_config_current(cfg, &gen) : NULL;
+	vip = snap ? sluice_vip_match(snap, &vaddr, vport, proto) : NULL;
+	if (!vip) {
+		rte_tel_data_add_dict_int(d, "vip", 0);
+		rte_tel_data_add_dict_int(d, "found", 0);
+		return 0;
+	}
+	rte_tel_data_add_dict_int(d, "vip", 1);
+	for (unsigned int i = 0; i < tel_app->n_workers; i++) {
+		const struct dp_worker *w = tel_app->workers[i];
+		const struct sluice_ft *ft = w->dp.ft;
+		const struct sluice_ft_entry *e;
+		uint32_t expire, now = sluice_ft_now(ft, rte_rdtsc());
+
+		e = sluice_ft_peek(ft, &key, sluice_ft_hash(&key, vip->hash_seed), &expire);
+		if (!e || e->seed != vip->hash_seed)
+			continue;
+		rte_tel_data_add_dict_int(d, "found", 1);
+		rte_tel_data_add_dict_int(d, "lcore", (int)w->lcore_id);
+		rte_tel_data_add_dict_u64(d, "backend_id", e->backend_id);
+		rte_tel_data_add_dict_u64(d, "vip_id", e->vip_id);
+		rte_tel_data_add_dict_string(d, "class", e->cls < SLUICE_FT_NCLASS
+								 ? class_names[e->cls]
+								 : "?");
+		/* Ticks are ~1 ms (tick_shift); negative: expired, not yet
+		 * reused or swept. */
+		rte_tel_data_add_dict_int(d, "expires_in_ms",
+					  (int)((int64_t)(int32_t)(expire - now) *
+						(int64_t)(1ull << ft->tick_shift) * 1000 /
+						(int64_t)w->dp.cfg->tsc_hz));
+		return 0;
+	}
+	rte_tel_data_add_dict_int(d, "found", 0);
+	return 0;
+}
+
 typedef int (*tel_cmd)(const char *cmd, const char *params, struct rte_tel_data *d);
 
 static int guarded(tel_cmd fn, const char *cmd, const char *params, struct rte_tel_data *d)
@@ -177,6 +284,11 @@ static int tel_generation(const char *cmd, const char *params, struct rte_tel_da
 	return guarded(cmd_generation, cmd, params, d);
 }
 
+static int tel_flow(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	return guarded(cmd_flow, cmd, params, d);
+}
+
 void dp_telemetry_fini(void)
 {
 	pthread_mutex_lock(&tel_lock);
@@ -199,6 +311,10 @@ int dp_telemetry_init(const struct dp_app *app)
 		rc = rte_telemetry_register_cmd("/sluice/generation", tel_generation,
 						"Published configuration generation and each "
 						"worker's");
+	if (rc == 0)
+		rc = rte_telemetry_register_cmd("/sluice/flow", tel_flow,
+						"The flow-table entry of a flow. Parameters: "
+						"tcp|udp,CLIENT,CPORT,VIP,VPORT");
 	if (rc < 0)
 		DP_LOG(WARNING, "telemetry commands not registered: %s", rte_strerror(-rc));
 	return rc;

@@ -523,3 +523,29 @@ int sluice_xdp_path_read_xdp_counters(struct sluice_xdp_path *xp, struct sluice_
 	free(sum);
 	return rc;
 }
+
+int sluice_xdp_path_find_flow(struct sluice_xdp_path *xp, const struct sluice_flow_key *key,
+			      __u64 seed, __u16 *backend_id, __u16 *vip_id, __u32 *cls)
+{
+	__u64 id = sluice_xdp_flow_id(key, seed);
+	int fd = bpf_map__fd(xp->skel->maps.flows);
+
+	for (int which = 0; which < 2; which++) {
+		__u32 set_key = sluice_xdp_flow_set_of(id, which);
+		struct sluice_xdp_flow_set set;
+
+		if (bpf_map_lookup_elem(fd, &set_key, &set) < 0)
+			return -errno;
+		for (int w = 0; w < SLUICE_XDP_FLOW_WAYS; w++) {
+			const struct sluice_xdp_flow *f = &set.way[w];
+
+			if (f->seen && f->tag == sluice_xdp_flow_tag(id, f->ref)) {
+				*backend_id = f->backend_id;
+				*vip_id = f->vip_id;
+				*cls = f->seen & 3;
+				return 1;
+			}
+		}
+	}
+	return 0;
+}

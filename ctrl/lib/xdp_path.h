@@ -69,6 +69,14 @@ int sluice_xdp_path_read_xdp_counters(struct sluice_xdp_path *xp, struct sluice_
 int sluice_xdp_path_prog_fd(const struct sluice_xdp_path *xp);
 const char *sluice_xdp_path_pin_dir(const struct sluice_xdp_path *xp);
 
+/* The flow table's entry for key under a VIP's seed: 1 and its backend id,
+ * VIP id and class (xdp_abi.h) when there is one, 0 when not, -errno. Its
+ * age is not known here (the program's clock is the kernel's jiffies): an
+ * entry idle past its timeout is found too, and is a new flow to the
+ * program. */
+int sluice_xdp_path_find_flow(struct sluice_xdp_path *xp, const struct sluice_flow_key *key,
+			      __u64 seed, __u16 *backend_id, __u16 *vip_id, __u32 *cls);
+
 /* Remove an instance's pinned maps (forgets its flows and counters; a
  * program still attached keeps working with the maps it holds). */
 int sluice_xdp_path_unpin(const char *instance, char *err, size_t errlen);

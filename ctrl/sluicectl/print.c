@@ -245,18 +245,29 @@ static void print_table(FILE *f, const json_t *r)
 
 static void print_explain(FILE *f, const json_t *r)
 {
-	const json_t *b = json_object_get(r, "backend");
+	const json_t *b = json_object_get(r, "backend"), *ft;
 
 	fprintf(f, "%s %s -> %s (generation %lld)\n", s_(r, "protocol"), s_(r, "client"),
 		s_(r, "vip"), i_(r, "generation"));
 	fprintf(f, "  flow hash %s", s_(r, "hash"));
 	if (json_is_object(b)) {
-		fprintf(f, ", slot %lld of %lld in the lookup table\n", i_(r, "slot"),
+		fprintf(f, ", slot %lld of %lld in the lookup table", i_(r, "slot"),
 			i_(r, "table_size"));
-		fprintf(f, "  backend %s (id %lld, %s, weight %lld)\n", s_(b, "address"),
-			i_(b, "id"), s_(b, "state"), i_(b, "weight"));
+		if (json_object_get(r, "table_backend"))
+			fprintf(f, " (%s, for a new flow)", s_(r, "table_backend"));
+		fprintf(f, "\n  backend %s (id %lld, %s, weight %lld), by the %s\n", s_(b, "address"),
+			i_(b, "id"), s_(b, "state"), i_(b, "weight"), s_(r, "by"));
 	} else {
 		fprintf(f, "\n  no backend: %s\n", s_(r, "reason"));
+	}
+	if ((ft = json_object_get(r, "flow_table")) && json_is_true(json_object_get(ft, "found"))) {
+		fprintf(f, "  flow-table entry (%s", s_(ft, "path"));
+		if (json_object_get(ft, "lcore"))
+			fprintf(f, ", lcore %lld", i_(ft, "lcore"));
+		fprintf(f, "): backend id %lld, class %s", i_(ft, "backend_id"), s_(ft, "class"));
+		if (json_object_get(ft, "expires_in_ms"))
+			fprintf(f, ", idle timeout in %.1f s", (double)i_(ft, "expires_in_ms") / 1000);
+		fprintf(f, "\n");
 	}
 	fprintf(f, "  note: %s\n", s_(r, "note"));
 }

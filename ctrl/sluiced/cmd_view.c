@@ -12,6 +12,8 @@
 
 #include "commands.h"
 #include "control.h"
+#include "dptelemetry.h"
+#include "xdp.h"
 #include "snapshot.h"
 #include "sluice/flow.h"
 
@@ -225,6 +227,71 @@ json_t *cmd_table(struct sluiced *d, const json_t *req)
 	return resp;
 }
 
+static const char *const ft_class_names[] = {"tcp", "udp", "closing", "?"};
+
+/*
+ * What the data path's flow table holds for the flow, when it can be
+ * asked: sluice-dp through its telemetry socket (each worker's table), or
+ * the XDP path's map. Returns the "flow_table" object with "found"; when
+ * found, its backend (and whether it still keeps the flow); NULL when
+ * nothing could be asked (*why says so).
+ */
+static json_t *flow_table_entry(struct sluiced *d, const struct sluice_snapshot *snap,
+				const struct sluice_vip *v, const struct sluice_flow_key *key,
+				const struct sluice_addr *caddr, __u16 cport, __u16 dport,
+				const struct sluice_backend **be_out, char *why, size_t whylen)
+{
+	char cs[INET6_ADDRSTRLEN], vs[INET6_ADDRSTRLEN], cmd[200];
+	int af = caddr->family == SLUICE_FAMILY_V6 ? AF_INET6 : AF_INET;
+	struct dpwatch_info di;
+	json_t *ft = NULL;
+	__u16 id = 0, vid = 0, pos;
+	__u32 cls;
+
+	*be_out = NULL;
+	dpwatch_get_info(d->dw, &di);
+	if (di.alive) {
+		inet_ntop(af, caddr->bytes, cs, sizeof(cs));
+		inet_ntop(af, v->addr.bytes, vs, sizeof(vs));
+		snprintf(cmd, sizeof(cmd), "/sluice/flow,%s,%s,%u,%s,%u",
+			 sluice_proto_name(v->proto), cs, cport, vs, dport);
+		ft = dptelemetry_query((pid_t)di.writer_pid, cmd, why, whylen);
+		if (!ft)
+			return NULL;
+		json_object_set_new(ft, "path", json_string("dpdk"));
+		json_object_set_new(ft, "found",
+				    json_boolean(json_integer_value(json_object_get(ft, "found"))));
+		json_object_del(ft, "vip");
+		if (!json_is_true(json_object_get(ft, "found")))
+			return ft;
+		id = (__u16)json_integer_value(json_object_get(ft, "backend_id"));
+		vid = (__u16)json_integer_value(json_object_get(ft, "vip_id"));
+	} else if (xdpctl_active(d->xdp)) {
+		int rc = xdpctl_find_flow(d->xdp, key, v->hash_seed, &id, &vid, &cls);
+
+		if (rc < 0) {
+			snprintf(why, whylen, "cannot read the XDP flow table: %s", strerror(-rc));
+			return NULL;
+		}
+		ft = json_pack("{s:s, s:b}", "path", "xdp", "found", rc == 1);
+		if (rc == 0)
+			return ft;
+		json_object_set_new(ft, "backend_id", json_integer(id));
+		json_object_set_new(ft, "class", json_string(ft_class_names[cls & 3]));
+	} else {
+		snprintf(why, whylen, "no data path is running");
+		return NULL;
+	}
+	pos = snap->backend_pos_by_id[id];
+	if (vid == v->id && pos != SLUICE_NO_POS) {
+		const struct sluice_backend *b = &snap->backends[pos];
+
+		if (b->vip_id == v->id && sluice_backend_keeps_flows(b->state))
+			*be_out = b;
+	}
+	return ft;
+}
+
 json_t *cmd_explain(struct sluiced *d, const json_t *req)
 {
 	char msg[256], h[24];
@@ -238,7 +305,9 @@ json_t *cmd_explain(struct sluiced *d, const json_t *req)
 	__u32 port = 0;
 	bool present;
 	__u64 gen, hash;
-	json_t *resp;
+	const struct sluice_backend *kept;
+	char why[200];
+	json_t *resp, *ft;
 	const char *client = json_string_value(json_object_get(req, "client"));
 	const json_t *proto = json_object_get(req, "protocol");
 	__u8 p;
@@ -275,6 +344,7 @@ json_t *cmd_explain(struct sluiced *d, const json_t *req)
 	hash = sluice_flow_hash(&key, v->hash_seed);
 	b = sluice_snapshot_pick(snap, v, hash);
 	snprintf(h, sizeof(h), "0x%016llx", (unsigned long long)hash);
+	ft = flow_table_entry(d, snap, v, &key, &caddr, cport, dport, &kept, why, sizeof(why));
 	resp = cmd_ok();
 	json_object_set_new(resp, "vip", snap_vip_key(v));
 	json_object_set_new(resp, "generation", json_integer((json_int_t)gen));
@@ -283,12 +353,28 @@ json_t *cmd_explain(struct sluiced *d, const json_t *req)
 	json_object_set_new(resp, "destination_port", json_integer(dport));
 	json_object_set_new(resp, "hash", json_string(h));
 	json_object_set_new(resp, "table_size", json_integer(v->table_size));
-	json_object_set_new(resp, "by", json_string("lookup table"));
-	json_object_set_new(resp, "note",
-			    json_string("an established flow stays on the backend the data "
-					"plane's flow table holds for it while that backend "
-					"keeps its flows (active or draining); sluiced cannot "
-					"see those tables"));
+	if (ft)
+		json_object_set_new(resp, "flow_table", ft);
+	if (kept) {
+		/* Established: its entry decides, whatever the table says. */
+		json_object_set_new(resp, "by", json_string("flow table"));
+		json_object_set_new(resp, "note",
+				    json_string("an established flow: it stays on this backend "
+						"while the backend keeps its flows (active or "
+						"draining)"));
+		if (b && b != kept)
+			json_object_set_new(resp, "table_backend", ju_addr(&b->addr));
+		b = kept;
+	} else {
+		json_object_set_new(resp, "by", json_string("lookup table"));
+		json_object_set_new(
+			resp, "note",
+			json_string(!ft ? why
+				    : json_is_true(json_object_get(ft, "found"))
+					    ? "its flow-table entry names a backend that no longer "
+					      "keeps flows: the next packet re-picks it here"
+					    : "no flow-table entry: a new flow goes here"));
+	}
 	if (!b) {
 		json_object_set_new(resp, "backend", json_null());
 		json_object_set_new(resp, "reason",

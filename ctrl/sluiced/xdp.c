@@ -134,6 +134,14 @@ int xdpctl_read_xdp_counters(struct xdpctl *x, struct sluice_xdp_counters *out)
 	return sluice_xdp_path_read_xdp_counters(x->xp, out, NULL, 0);
 }
 
+int xdpctl_find_flow(struct xdpctl *x, const struct sluice_flow_key *key, __u64 seed,
+		     __u16 *backend_id, __u16 *vip_id, __u32 *cls)
+{
+	if (!xdpctl_active(x))
+		return -ENODEV;
+	return sluice_xdp_path_find_flow(x->xp, key, seed, backend_id, vip_id, cls);
+}
+
 int xdpctl_read_counters(struct xdpctl *x, struct sluice_lcore_status *out)
 {
 	if (!xdpctl_active(x))

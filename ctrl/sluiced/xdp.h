@@ -44,6 +44,11 @@ const char *xdpctl_state(const struct xdpctl *x);
  * not active. */
 int xdpctl_read_xdp_counters(struct xdpctl *x, struct sluice_xdp_counters *out);
 
+/* The XDP flow table's entry of key (sluice_xdp_path_find_flow): 1, 0, or
+ * -errno (-ENODEV when the path is not active). */
+int xdpctl_find_flow(struct xdpctl *x, const struct sluice_flow_key *key, __u64 seed,
+		     __u16 *backend_id, __u16 *vip_id, __u32 *cls);
+
 /* Counters of the XDP path summed over CPUs; -ENODEV when not active. */
 int xdpctl_read_counters(struct xdpctl *x, struct sluice_lcore_status *out);
 

@@ -102,7 +102,7 @@ class Stream(threading.Thread):
         super().__init__(daemon=True)
         self.a, self.index = a, index
         self.sent = self.verified = 0
-        self.backend = self.error = None
+        self.backend = self.error = self.port = None
 
     def run(self):
         a = self.a
@@ -111,6 +111,7 @@ class Stream(threading.Thread):
         s.settimeout(a.timeout)
         try:
             s.connect((a.vip, a.port))
+            self.port = s.getsockname()[1]
             hello = b""
             while not hello.endswith(b"\n"):
                 c = s.recv(1)
@@ -150,7 +151,8 @@ def cmd_streams(a):
             st.backend is None and st.error is None for st in streams):
         time.sleep(0.01)
     print(json.dumps({"ready": sum(st.backend is not None for st in streams),
-                      "backends": [st.backend for st in streams]}), flush=True)
+                      "backends": [st.backend for st in streams],
+                      "ports": [st.port for st in streams]}), flush=True)
     stop.wait(a.duration or None)
     stop.set()
     for st in streams:

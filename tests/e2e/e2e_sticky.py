@@ -54,7 +54,8 @@ def main():
     L = lab.Lab("stky", path, backends=6, in_vip=4).create()
     vip = L.echo_vip
     streams = L.client_bg("streams", lab.VIP4, str(lab.ECHO_PORT), "--conns", "24")
-    ready = streams.wait_line()["ready"]
+    hello = streams.wait_line()
+    ready = hello["ready"]
     st.check(ready == 24, f"only {ready} of 24 streams connected")
     gen0 = L.status()["generation"]
     changes, takers = plan(vip)
@@ -63,6 +64,18 @@ def main():
         time.sleep(0.05)  # let data flow under every table
     gen1 = L.status()["generation"]
     st.check(gen1 - gen0 >= CHANGES, f"{CHANGES} changes made only {gen1 - gen0} generations")
+    # explain asks the data path's flow table: every stream is there, on
+    # the backend it greeted from, though the tables now send some of
+    # those flows elsewhere.
+    moved = 0
+    for name, port in zip(hello["backends"], hello["ports"]):
+        x = L.ctl_ok("explain", vip, "tcp", f"10.100.0.2:{port}")
+        want = lab.backend_ip(int(name[1:]))
+        st.check(x["by"] == "flow table" and x["backend"]["address"] == want,
+                 f"explain of the stream from port {port} (on {name}): {x}")
+        moved += "table_backend" in x
+    st.say(f"{path}: explain finds all 24 streams in the flow table; the lookup table "
+           f"would send {moved} of them elsewhere now")
     res = streams.finish()["streams"]
     on = lab.counts([{"backend": s["backend"]} for s in res])
     st.say(f"{path}: streams per backend {on}, generations {gen0} -> {gen1}")
