@@ -121,8 +121,9 @@ extern unsigned int CONFIG_HZ __kconfig __weak;
 
 /* The flow table's clock: jiffies in units of 2^SLUICE_XDP_TIME_SHIFT, 30
  * bits, offset by half their range so that an empty way (seen 0) is as old
- * as anything can be, without a test for it (a branch per way multiplies
- * the verifier's paths through the victim choice). jiffies, not the coarse
+ * as anything can be in flow_left, without a test for it (a branch per way
+ * there multiplies the verifier's paths through the victim choice; the
+ * victim choice tests seen itself, for the span after each wrap). jiffies, not the coarse
  * nanosecond clock: bpf_jiffies64 is a load, bpf_ktime_get_coarse_ns a
  * sequence-counted read that cost ~18 ns a packet here. */
 static SLUICE_INLINE __u32 flow_now(void)
@@ -142,16 +143,22 @@ static SLUICE_INLINE int flow_left(const struct sluice_xdp_flow *w, __u32 now)
 	return (int)((secs * hz) >> SLUICE_XDP_TIME_SHIFT) - (int)age;
 }
 
-/* The live way of set that holds flow id, or NULL. */
+/* The live way of set that holds flow id, or NULL; *ref receives the
+ * backend and VIP ids the tag was checked against, read once: the way may
+ * be rewritten by another CPU after the check, and a second read of its
+ * ids could name another flow's backend. */
 static SLUICE_INLINE struct sluice_xdp_flow *flow_find(struct sluice_xdp_flow_set *set, __u64 id,
-						       __u32 now)
+						       __u32 now, __u32 *ref)
 {
 #pragma unroll
 	for (int w = 0; w < SLUICE_XDP_FLOW_WAYS; w++) {
 		struct sluice_xdp_flow *f = &set->way[w];
+		__u32 r = *(volatile __u32 *)&f->ref;
 
-		if (f->tag == sluice_xdp_flow_tag(id, f->ref) && flow_left(f, now) > 0)
+		if (f->tag == sluice_xdp_flow_tag(id, r) && flow_left(f, now) > 0) {
+			*ref = r;
 			return f;
+		}
 	}
 	return NULL;
 }
@@ -175,13 +182,16 @@ static SLUICE_INLINE struct sluice_xdp_flow *flow_victim(struct sluice_xdp_flow_
 	int soonest = 0x7fffffff;
 
 	*live = 0;
+	/* Empty ways by their seen word too: the clock's offset makes them
+	 * look old, except for one timeout's span each time the 30-bit clock
+	 * wraps (every ~2 years at 1000 Hz). */
 #pragma unroll
 	for (int w = 0; w < SLUICE_XDP_FLOW_WAYS; w++)
-		if (flow_left(&a->way[w], now) <= 0)
+		if (!a->way[w].seen || flow_left(&a->way[w], now) <= 0)
 			return &a->way[w];
 #pragma unroll
 	for (int w = 0; w < SLUICE_XDP_FLOW_WAYS; w++)
-		if (flow_left(&b->way[w], now) <= 0)
+		if (!b->way[w].seen || flow_left(&b->way[w], now) <= 0)
 			return &b->way[w];
 	*live = 1;
 #pragma unroll
@@ -251,7 +261,7 @@ flow_backend(struct sluice_xdp_stats *st, const struct sluice_pkt *p, const stru
 	__u32 now = flow_now(), id;
 	struct sluice_xdp_flow_set *a, *b;
 	const struct sluice_backend *be;
-	struct sluice_xdp_flow *f;
+	struct sluice_xdp_flow *f, ids;
 	int pick, live;
 
 	a = bpf_map_lookup_elem(&flows, &ia);
@@ -259,14 +269,14 @@ flow_backend(struct sluice_xdp_stats *st, const struct sluice_pkt *p, const stru
 	if (!a || !b)
 		return NULL;
 
-	f = flow_find(a, fid, now);
+	f = flow_find(a, fid, now, &ids.ref);
 	if (!f && !set_has_unused(a))
-		f = flow_find(b, fid, now);
+		f = flow_find(b, fid, now, &ids.ref);
 	if (f) {
 		st->xdp.lru_hits++;
-		id = f->backend_id;
+		id = ids.backend_id;
 		be = bpf_map_lookup_elem(&backends, &id);
-		if (f->vip_id == vip->id && be && be->vip_id == vip->id &&
+		if (ids.vip_id == vip->id && be && be->vip_id == vip->id &&
 		    sluice_backend_keeps_flows(be->state)) {
 			if (p->kind == SLUICE_PKT_FLOW)
 				flow_touch(f, p, now);
