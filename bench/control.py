@@ -26,6 +26,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
 from benchlib import eal_mem, hugepages_free
@@ -76,7 +77,9 @@ def percentile(xs, q):
 
 
 class Listener:
-    """A TCP backend on loopback that can go away and come back."""
+    """A TCP backend on loopback that can go away and come back. It accepts
+    and closes every connection (a full accept queue would drop the checks'
+    SYNs and take it down by itself)."""
 
     def __init__(self, port):
         self.port = port
@@ -87,8 +90,18 @@ class Listener:
         self.s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.s.bind(("127.0.0.1", self.port))
         self.s.listen(64)
+        threading.Thread(target=self._serve, args=(self.s,), daemon=True).start()
+
+    def _serve(self, s):
+        while True:
+            try:
+                c, _ = s.accept()
+            except OSError:
+                return  # closed: down()
+            c.close()
 
     def down(self):
+        self.s.shutdown(socket.SHUT_RDWR)
         self.s.close()
         self.s = None
 

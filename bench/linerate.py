@@ -85,10 +85,11 @@ class Bench:
                 p.kill()
                 p.wait()
         for inst in ("v4", "v6"):
-            try:
-                os.unlink(f"/dev/shm/sluice-{self.tag}{inst}-config")
-            except FileNotFoundError:
-                pass
+            for kind in ("config", "status"):
+                try:
+                    os.unlink(f"/dev/shm/sluice-{self.tag}{inst}-{kind}")
+                except FileNotFoundError:
+                    pass
         subprocess.run(["rm", "-rf", self.tmp])
 
     # ---- the generator ----

@@ -206,27 +206,31 @@ struct sluice_ft_entry *sluice_ft_insert(struct sluice_ft *ft, const struct slui
 		/*
 		 * Everything around is full of live flows: evict the one that
 		 * would have expired first (least recently seen, per its
-		 * class) among the flows whose primary is b1. Removing one
-		 * of those, and putting the new flow in its place, touches no
-		 * other bucket; a flow living in its alternate would update
-		 * its primary's overflow count, a third random cache line per
-		 * insert (under a flood of new flows, perf put 23-29 % of the
-		 * worker's time on that line). Only when every way of b1 is
-		 * such a guest do both buckets compete.
+		 * class), preferring the flows whose primary is b1. Removing
+		 * one of those, and putting the new flow in its place,
+		 * touches no other bucket; a flow living in its alternate
+		 * would update its primary's overflow count, a third random
+		 * cache line per insert (under a flood of new flows, perf put
+		 * 23-29 % of the worker's time on that line). The preference
+		 * holds while b1's soonest own flow expires within 1/16 of the
+		 * TCP timeout of the soonest of all 16 (a flood's flows are
+		 * all about that close); a flow much older than that goes
+		 * first wherever it lives.
 		 */
-		int32_t l1, l2;
-		unsigned int w1 = soonest_way(&ft->buckets[b1], (uint8_t)~ft->buckets[b1].alt, now,
-					      &l1);
+		int32_t l_own, l1, l2;
+		unsigned int own = soonest_way(&ft->buckets[b1], (uint8_t)~ft->buckets[b1].alt, now,
+					       &l_own);
+		unsigned int w1 = soonest_way(&ft->buckets[b1], 0xff, now, &l1);
+		unsigned int w2 = soonest_way(&ft->buckets[b2], 0xff, now, &l2);
+		int32_t l_min = l1 <= l2 ? l1 : l2;
 
-		if (w1 < SLUICE_FT_WAYS) {
+		if (own < SLUICE_FT_WAYS &&
+		    (int64_t)l_own - l_min <= (int64_t)(ft->timeout[SLUICE_FT_TCP] >> 4)) {
 			b = b1;
-			w = (int)w1;
+			w = (int)own;
 		} else {
-			w1 = soonest_way(&ft->buckets[b1], 0xff, now, &l1);
-			w = (int)soonest_way(&ft->buckets[b2], 0xff, now, &l2);
 			b = l1 <= l2 ? b1 : b2;
-			if (l1 <= l2)
-				w = (int)w1;
+			w = (int)(l1 <= l2 ? w1 : w2);
 		}
 		sluice_ft_remove_way(ft, b, (unsigned int)w);
 		ft->stats.evictions++;

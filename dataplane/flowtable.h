@@ -17,8 +17,9 @@
  * configured number of flows; when both candidate buckets of a new flow are
  * full of live entries (and one level of displacement finds no room), the
  * entry that expires soonest is evicted (LRU, with shorter timeouts after
- * FIN/RST weighing in) among the flows whose primary is the new flow's
- * primary bucket, else among all 16 candidates (flowtable.c says why).
+ * FIN/RST weighing in), preferring the flows whose primary is the new
+ * flow's primary bucket while they expire within 1/16 of the TCP timeout
+ * of the soonest of all 16 candidates (flowtable.c says why).
  * Inserting never fails and never loops.
  *
  * Idle timeouts: each entry carries its expiry tick (coarse TSC); a hit

@@ -166,9 +166,12 @@ static int parse_flow(const char *params, struct sluice_flow_key *key, struct sl
 	if (!params || strlen(params) >= sizeof(buf))
 		return -EINVAL;
 	strcpy(buf, params);
-	for (char *t = strtok_r(buf, ",", &save); t && n < 5; t = strtok_r(NULL, ",", &save))
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (n == 5)
+			return -EINVAL; /* a sixth field */
 		f[n++] = t;
-	if (n != 5 || strtok_r(NULL, ",", &save))
+	}
+	if (n != 5)
 		return -EINVAL;
 	if (!strcmp(f[0], "tcp"))
 		*proto = SLUICE_IPPROTO_TCP;
@@ -214,14 +217,24 @@ static int cmd_flow(const char *cmd, const char *params, struct rte_tel_data *d)
 	struct sluice_addr vaddr;
 	uint8_t proto;
 	__be16 vport;
-	__u64 gen;
+	__u64 gen, seed;
 
 	(void)cmd;
 	if (parse_flow(params, &key, &vaddr, &vport, &proto) < 0)
 		return -EINVAL;
 	rte_tel_data_start_dict(d);
-	snap = cfg ? sluice_config_current(cfg, &gen) : NULL;
-	vip = snap ? sluice_vip_match(snap, &vaddr, vport, proto) : NULL;
+	/* This thread acknowledges no generation, so sluiced may refill the
+	 * slot it reads: take the VIP's seed, then check that the generation
+	 * has not moved on by two (the slot's next reuse) meanwhile. */
+	for (int tries = 0;; tries++) {
+		__u64 again;
+
+		snap = cfg ? sluice_config_current(cfg, &gen) : NULL;
+		vip = snap ? sluice_vip_match(snap, &vaddr, vport, proto) : NULL;
+		seed = vip ? vip->hash_seed : 0;
+		if (!snap || (sluice_config_current(cfg, &again), again < gen + 2) || tries == 3)
+			break;
+	}
 	if (!vip) {
 		rte_tel_data_add_dict_int(d, "vip", 0);
 		rte_tel_data_add_dict_int(d, "found", 0);
@@ -234,8 +247,8 @@ static int cmd_flow(const char *cmd, const char *params, struct rte_tel_data *d)
 		const struct sluice_ft_entry *e;
 		uint32_t expire, now = sluice_ft_now(ft, rte_rdtsc());
 
-		e = sluice_ft_peek(ft, &key, sluice_ft_hash(&key, vip->hash_seed), &expire);
-		if (!e || e->seed != vip->hash_seed)
+		e = sluice_ft_peek(ft, &key, sluice_ft_hash(&key, seed), &expire);
+		if (!e || e->seed != seed)
 			continue;
 		rte_tel_data_add_dict_int(d, "found", 1);
 		rte_tel_data_add_dict_int(d, "lcore", (int)w->lcore_id);

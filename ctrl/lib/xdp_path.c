@@ -384,6 +384,17 @@ int sluice_xdp_path_attach(struct sluice_xdp_path *xp, const char *ifname, char 
 	return 0;
 }
 
+bool sluice_xdp_path_left_attached(struct sluice_xdp_path *xp, const char *ifname)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	int ifindex = (int)if_nametoindex(ifname ? ifname : "");
+	char name[64];
+
+	if (!ifindex || bpf_xdp_query(ifindex, 0, &q) < 0 || !q.prog_id)
+		return false;
+	return prog_owner(xp, q.prog_id, name, sizeof(name)) == OWNER_US;
+}
+
 enum sluice_xdp_mode sluice_xdp_path_mode(const struct sluice_xdp_path *xp)
 {
 	return xp && xp->ifindex ? xp->mode : SLUICE_XDP_DETACHED;

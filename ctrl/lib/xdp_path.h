@@ -77,6 +77,10 @@ const char *sluice_xdp_path_pin_dir(const struct sluice_xdp_path *xp);
 int sluice_xdp_path_find_flow(struct sluice_xdp_path *xp, const struct sluice_flow_key *key,
 			      __u64 seed, __u16 *backend_id, __u16 *vip_id, __u32 *cls);
 
+/* Is this instance's program attached to ifname (left there by an earlier
+ * process, e.g. a sluiced that was killed or told to keep it)? */
+bool sluice_xdp_path_left_attached(struct sluice_xdp_path *xp, const char *ifname);
+
 /* Remove an instance's pinned maps (forgets its flows and counters; a
  * program still attached keeps working with the maps it holds). */
 int sluice_xdp_path_unpin(const char *instance, char *err, size_t errlen);

@@ -259,8 +259,12 @@ static json_t *flow_table_entry(struct sluiced *d, const struct sluice_snapshot 
 		if (!ft)
 			return NULL;
 		json_object_set_new(ft, "path", json_string("dpdk"));
+		/* An expired entry not yet reused is a new flow to the data
+		 * path. */
 		json_object_set_new(ft, "found",
-				    json_boolean(json_integer_value(json_object_get(ft, "found"))));
+				    json_boolean(json_integer_value(json_object_get(ft, "found")) &&
+						 json_integer_value(json_object_get(
+							 ft, "expires_in_ms")) > 0));
 		json_object_del(ft, "vip");
 		if (!json_is_true(json_object_get(ft, "found")))
 			return ft;
@@ -282,7 +286,7 @@ static json_t *flow_table_entry(struct sluiced *d, const struct sluice_snapshot 
 		snprintf(why, whylen, "no data path is running");
 		return NULL;
 	}
-	pos = snap->backend_pos_by_id[id];
+	pos = id < SLUICE_MAX_BACKENDS ? snap->backend_pos_by_id[id] : SLUICE_NO_POS;
 	if (vid == v->id && pos != SLUICE_NO_POS) {
 		const struct sluice_backend *b = &snap->backends[pos];
 

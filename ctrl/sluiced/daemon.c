@@ -526,6 +526,13 @@ int daemon_start(struct sluiced *d)
 	d->ready_seq = publisher_seq(d->pub);
 	if (d->base_conf.dp_mode == CONF_DP_XDP)
 		xdp_tick(-1, 0, d);
+	if (d->base_conf.dp_mode == CONF_DP_DPDK_XDP && !d->dp_down) {
+		struct dpwatch_info di;
+
+		dpwatch_get_info(d->dw, &di);
+		if (di.alive)
+			xdpctl_take_back(d->xdp);
+	}
 	rc = control_start(d, &d->ctl);
 	if (rc < 0)
 		return rc;

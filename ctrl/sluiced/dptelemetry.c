@@ -72,9 +72,10 @@ json_t *dptelemetry_query(pid_t pid, const char *cmd, char *err, size_t errlen)
 			continue;
 		}
 		json_decref(hello);
+		errno = 0;
 		if (send(fd, cmd, strlen(cmd), 0) < 0 || !(reply = recv_json(fd, buf, sizeof(buf)))) {
 			snprintf(err, errlen, "sluice-dp's telemetry did not answer %s: %s", name,
-				 strerror(errno ? errno : EPROTO));
+				 errno ? strerror(errno) : "no JSON reply");
 			close(fd);
 			break;
 		}

@@ -94,6 +94,38 @@ void xdpctl_release(struct xdpctl *x)
 	free(x);
 }
 
+int xdpctl_take_back(struct xdpctl *x)
+{
+	char err[160] = "";
+	int rc;
+
+	if (x->active)
+		return 0;
+	if (!x->xp) {
+		rc = sluice_xdp_path_open(x->instance, &x->xp, err, sizeof(err));
+		if (rc < 0) {
+			x->xp = NULL;
+			return rc;
+		}
+	}
+	if (!sluice_xdp_path_left_attached(x->xp, x->ifname)) {
+		sluice_xdp_path_close(x->xp, true);
+		x->xp = NULL;
+		return 0;
+	}
+	/* Attaching replaces exactly that program; closing detaches it. */
+	rc = sluice_xdp_path_attach(x->xp, x->ifname, err, sizeof(err));
+	sluice_xdp_path_close(x->xp, rc < 0);
+	x->xp = NULL;
+	if (rc < 0) {
+		report(x, "cannot take back the XDP program left attached", err);
+		return rc;
+	}
+	slog(SLOG_INFO, "detached the XDP program an earlier sluiced left on %s: sluice-dp "
+			"forwards", x->ifname);
+	return 1;
+}
+
 void xdpctl_deactivate(struct xdpctl *x)
 {
 	if (!x->xp)

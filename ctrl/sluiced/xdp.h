@@ -31,6 +31,11 @@ void xdpctl_release(struct xdpctl *x);
  * Returns 0 or -errno; the reason is logged (once per reason). */
 int xdpctl_activate(struct xdpctl *x, const struct sluice_snapshot *snap);
 void xdpctl_deactivate(struct xdpctl *x);
+/* Fallback mode with sluice-dp alive at start: detach this instance's
+ * program if an earlier sluiced left it attached (killed while XDP
+ * forwarded, or xdp_on_stop keep). 1 when it did, 0 when there was none,
+ * -errno. */
+int xdpctl_take_back(struct xdpctl *x);
 bool xdpctl_active(const struct xdpctl *x);
 
 /* Publish snap to the XDP maps when active. */

@@ -153,15 +153,19 @@ static void test_eviction(void **state)
 	sluice_ft_insert(ft, &k[1], h[1], SLUICE_FT_TCP, 20003);
 	assert_null(sluice_ft_lookup(ft, &k[5], h[5], 20003));
 	check_invariants(ft);
-	/* Flows living in their alternate bucket (8..15 here) give way only
-	 * when the primary holds no flow of its own: evicting one would touch
-	 * a third bucket. Flow 9, closing, is the soonest to expire, yet the
-	 * primary's soonest own flow (2) goes. */
-	sluice_ft_touch(ft, sluice_ft_lookup(ft, &k[9], h[9], 20004), SLUICE_TCP_FIN, 20004);
+	/* The primary's soonest own flow (2) goes; the alternate bucket's
+	 * flows (8..15), which expire a few ms later, stay. */
 	sluice_ft_insert(ft, &k[5], h[5], SLUICE_FT_TCP, 20005);
 	assert_null(sluice_ft_lookup(ft, &k[2], h[2], 20005));
-	assert_non_null(sluice_ft_lookup(ft, &k[9], h[9], 20005));
+	assert_non_null(sluice_ft_lookup(ft, &k[8], h[8], 20005));
 	assert_int_equal(ft->stats.evictions, 3);
+	/* A flow that expires much sooner than the primary's own (flow 9,
+	 * closing: 10 s against ~280 s) goes first, wherever it lives. */
+	sluice_ft_touch(ft, sluice_ft_lookup(ft, &k[9], h[9], 20006), SLUICE_TCP_FIN, 20006);
+	sluice_ft_insert(ft, &k[2], h[2], SLUICE_FT_TCP, 20007);
+	assert_null(sluice_ft_lookup(ft, &k[9], h[9], 20007));
+	assert_non_null(sluice_ft_lookup(ft, &k[3], h[3], 20007));
+	assert_int_equal(ft->stats.evictions, 4);
 	check_invariants(ft);
 
 	/* Many more flows than ways: bounded, consistent. */

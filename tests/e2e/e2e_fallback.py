@@ -6,6 +6,7 @@ slow one). sluiced must hand over to the XDP path; the outage (from the
 kill to the first request after which every one succeeds) is reported and
 must stay under BOUND_S. The streams opened before the kill must survive
 it: the XDP path picks from the same tables, so the same backends."""
+import signal
 import time
 
 import lab
@@ -43,6 +44,24 @@ def main():
     broken = [s for s in res if s["error"] or s["verified"] != s["sent"]]
     st.check(not broken, f"{len(broken)} of 20 streams broke in the hand-over: {broken[:3]}")
     st.say(f"20 streams survived the hand-over, {sum(s['verified'] for s in res) >> 10} KiB")
+
+    # sluiced killed while the XDP program forwards: the program stays.
+    # sluice-dp back, then sluiced: it finds sluice-dp alive and takes the
+    # program it left back off the interface, so sluice-dp forwards again.
+    L.sluiced.stop(signal.SIGKILL)
+    L.start_dp()
+    time.sleep(1.5)
+    L.sluiced.start()
+    st.wait_until(lambda: L.forwarding() == "dpdk", 10, "sluice-dp to forward again")
+    st.check("detached the XDP program an earlier sluiced left" in L.sluiced.log(),
+             "sluiced did not take back the XDP program")
+    link = L.run_in("lb", ["ip", "-d", "link", "show", "eth0"]).stdout
+    st.check("prog/xdp" not in link and " xdp" not in link,
+             f"an XDP program is still attached to the load balancer's eth0: {link}")
+    c = lab.counts(L.requests(200))
+    st.check(None not in c, f"after the take-back: {c}")
+    st.say(f"restarted beside a new sluice-dp, sluiced took the XDP program back; "
+           f"200 requests: {c}")
 
 
 if __name__ == "__main__":

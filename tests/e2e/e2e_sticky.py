@@ -76,6 +76,7 @@ def main():
         moved += "table_backend" in x
     st.say(f"{path}: explain finds all 24 streams in the flow table; the lookup table "
            f"would send {moved} of them elsewhere now")
+    st.check(moved > 0, "no change moved any stream's slot: stickiness was not tested")
     res = streams.finish()["streams"]
     on = lab.counts([{"backend": s["backend"]} for s in res])
     st.say(f"{path}: streams per backend {on}, generations {gen0} -> {gen1}")

@@ -16,6 +16,7 @@ XDP_PASS_OBJ.
 import atexit
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -198,7 +199,7 @@ class Lab:
     def forwarding(self):
         """Which data path forwards now: "dpdk", "xdp" or None."""
         d = self.status()["dataplane"]
-        if d.get("xdp") not in (None, "inactive"):
+        if d.get("xdp") in ("native", "generic"):
             return "xdp"
         if d.get("alive") and d.get("live", 0) > 0:
             return "dpdk"
@@ -277,9 +278,12 @@ class Background:
         self.proc = proc
 
     def wait_line(self, timeout=15):
-        """The first line it prints (streams print {"ready": N})."""
+        """The first line it prints (streams print {"ready": N}), within
+        timeout seconds."""
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        st.check(ready, f"the client printed nothing in {timeout} s")
         line = self.proc.stdout.readline()
-        st.check(line, "the client printed nothing")
+        st.check(line, "the client exited without a line")
         return json.loads(line)
 
     def finish(self, timeout=30, stop=True):
