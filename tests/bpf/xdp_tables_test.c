@@ -132,6 +132,21 @@ static struct sluice_xdp_flow *only_way(struct sluice_xdp_flow_set *sets)
 	return found;
 }
 
+static void flows_unmap(struct sluice_xdp_flow_set *sets)
+{
+	munmap(sets, (size_t)SLUICE_XDP_FLOW_SETS * sizeof(struct sluice_xdp_flow_set));
+}
+
+/* Forget every flow, send in, the first packet of a flow: the way it took
+ * (r and the counter deltas are that run's). */
+static struct sluice_xdp_flow *one_flow(struct fx *f, struct sluice_xdp_flow_set *sets,
+					const struct frame *in, struct result *r)
+{
+	flows_clear(f);
+	run(f, in->b, in->len, r);
+	return only_way(sets);
+}
+
 /* Move way f's last packet back by secs seconds (clock units of 64
  * jiffies). */
 static void age_way(struct sluice_xdp_flow *w, unsigned int secs)
@@ -153,11 +168,9 @@ static void test_idle_timeouts(void **state)
 	struct frame in;
 	struct result r;
 
-	flows_clear(f);
 	sets = flows_map(f);
 	fr_ipv4(&in, 0, 6, client4, vip4a, 41000, 80, SLUICE_TCP_SYN, 0, 0x4000);
-	run(f, in.b, in.len, &r);
-	w = only_way(sets);
+	w = one_flow(f, sets, &in, &r);
 	assert_int_equal(w->seen & 3, SLUICE_XDP_CLASS_TCP);
 	/* 20 s idle: a TCP flow is still there; after a FIN, 20 s is too long. */
 	age_way(w, 20);
@@ -185,10 +198,8 @@ static void test_idle_timeouts(void **state)
 	assert_int_equal(D_XDP(f, lru_misses), 1);
 
 	/* UDP: 30 s. */
-	flows_clear(f);
 	fr_ipv4(&in, 0, 17, client4, vip4a, 5353, 9999, 0, 20, 0);
-	run(f, in.b, in.len, &r);
-	w = only_way(sets);
+	w = one_flow(f, sets, &in, &r);
 	assert_int_equal(w->seen & 3, SLUICE_XDP_CLASS_UDP);
 	age_way(w, 25);
 	run(f, in.b, in.len, &r);
@@ -196,7 +207,7 @@ static void test_idle_timeouts(void **state)
 	age_way(w, 35);
 	run(f, in.b, in.len, &r);
 	assert_int_equal(D_XDP(f, lru_misses), 1);
-	munmap(sets, (size_t)SLUICE_XDP_FLOW_SETS * sizeof(struct sluice_xdp_flow_set));
+	flows_unmap(sets);
 }
 
 /* The flow table is shared by the CPUs without locks: a way read while
@@ -213,12 +224,10 @@ static void test_torn_way_is_a_miss(void **state)
 	struct frame in;
 	struct result r;
 
-	flows_clear(f);
 	sets = flows_map(f);
 	fr_ipv4(&in, 0, 6, client4, vip4a, 41001, 80, SLUICE_TCP_SYN, 0, 0x4000);
-	run(f, in.b, in.len, &r);
+	w = one_flow(f, sets, &in, &r);
 	be = expect_forward(f, &in, &r, V_TCP4, h);
-	w = only_way(sets);
 	/* Another backend of the VIP in the way, the tag left as it was. */
 	for (__u32 b = 0; b < f->snap->n_backends; b++)
 		if (f->snap->backends[b].vip_id == V_TCP4 && f->snap->backends[b].id != be->id) {
@@ -230,7 +239,7 @@ static void test_torn_way_is_a_miss(void **state)
 	run(f, in.b, in.len, &r);
 	assert_int_equal(D_XDP(f, lru_misses), 1);
 	assert_int_equal(expect_forward(f, &in, &r, V_TCP4, h)->id, be->id);
-	munmap(sets, (size_t)SLUICE_XDP_FLOW_SETS * sizeof(struct sluice_xdp_flow_set));
+	flows_unmap(sets);
 }
 
 /* Adding a backend swaps in a new table: established flows keep their
