@@ -150,7 +150,7 @@ class Bench:
     def publish(self, family):
         inst = f"{self.tag}v{family}"
         vip = "10.99.0.1:80/tcp" if family == 4 else "[fd00:99::1]:80/tcp"
-        r = subprocess.run([f"{self.build}/dataplane/sluice-dp-publish", "--instance", inst,
+        r = subprocess.run([f"{self.build}/bench/sluice-dp-publish", "--instance", inst,
                             "--vip", vip, "--backends", "16"], capture_output=True, text=True)
         if r.returncode != 0:
             raise RuntimeError(f"sluice-dp-publish: {r.stderr.strip()}")

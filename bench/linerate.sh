@@ -23,5 +23,5 @@ cd "$(dirname "$0")/.."
 source bench/lib.sh
 bench_init "$@"
 command -v dpdk-testpmd >/dev/null || { echo "linerate.sh: dpdk-testpmd missing (scripts/setup.sh installs it)" >&2; exit 1; }
-bench_build bench/sluice-pktgen dataplane/sluice-dp dataplane/sluice-dp-publish
+bench_build bench/sluice-pktgen dataplane/sluice-dp bench/sluice-dp-publish
 exec python3 bench/linerate.py --build "$build" "${args[@]}"

@@ -15,7 +15,7 @@
  * an inner version that does not match): the kernel then drops or handles
  * it as it would without this program.
  *
- * Loaded by bpf/sluice_decap_cli.c (`sluice-decap attach IFACE`), which
+ * Loaded by bpf/cli/sluice_decap_cli.c (`sluice-decap attach IFACE`), which
  * sets gue_port before loading.
  */
 #include <linux/bpf.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (BSD-3-Clause OR GPL-2.0) */
 /*
  * The layout the XDP program (bpf/sluice_xdp.bpf.c) and its loader
- * (ctrl/lib/xdp_path.c) share: map keys and values, the VIP index hash,
+ * (lib/xdp_path.c) share: map keys and values, the VIP index hash,
  * the counters. Compiles for user space and for BPF. docs/xdp.md
  * describes the maps and the order in which the loader writes them.
  */

@@ -40,12 +40,10 @@
 
 #include <rte_branch_prediction.h>
 #include <rte_common.h>
+#include <rte_hash_crc.h>
 #include <rte_prefetch.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
-#endif
-#ifdef __SSE4_2__
-#include <nmmintrin.h>
 #endif
 
 #include "sluice/flow.h"
@@ -125,25 +123,22 @@ static inline uint64_t sluice_ft_capacity(const struct sluice_ft *ft)
  * (a seed change re-picks the VIP's flows, as in the XDP path, whose flow
  * ids mix the seed in too), cheap enough for every packet: CRC32-C over the
  * seed and the five key words, and once more for the upper half (bucket
- * from the low bits, signature from the high). The flow hash proper (XXH64
+ * from the low bits, signature from the high). DPDK's rte_hash_crc uses
+ * the CPU's CRC32 instruction (SSE4.2, ARMv8) and a table elsewhere. The flow hash proper (XXH64
  * with the VIP's seed, which picks the table slot and GUE's source port)
  * costs ~90 instructions: it is computed for new and re-picked flows only
  * and kept in the entry.
  */
 static inline uint64_t sluice_ft_hash(const struct sluice_flow_key *k, uint64_t seed)
 {
-#ifdef __SSE4_2__
-	uint64_t a = _mm_crc32_u64(0x5bd1e995u, seed);
+	uint64_t a = rte_hash_crc_8byte(seed, 0x5bd1e995u);
 
-	a = _mm_crc32_u64(a, k->words[0]);
-	a = _mm_crc32_u64(a, k->words[1]);
-	a = _mm_crc32_u64(a, k->words[2]);
-	a = _mm_crc32_u64(a, k->words[3]);
-	a = _mm_crc32_u64(a, k->words[4]);
-	return a | _mm_crc32_u64(a, 0x9E3779B97F4A7C15ull) << 32;
-#else
-	return sluice_flow_hash(k, seed ^ 0x5bd1e995u);
-#endif
+	a = rte_hash_crc_8byte(k->words[0], (uint32_t)a);
+	a = rte_hash_crc_8byte(k->words[1], (uint32_t)a);
+	a = rte_hash_crc_8byte(k->words[2], (uint32_t)a);
+	a = rte_hash_crc_8byte(k->words[3], (uint32_t)a);
+	a = rte_hash_crc_8byte(k->words[4], (uint32_t)a);
+	return a | (uint64_t)rte_hash_crc_8byte(0x9E3779B97F4A7C15ull, (uint32_t)a) << 32;
 }
 
 static inline uint32_t sluice_ft_now(const struct sluice_ft *ft, uint64_t tsc)

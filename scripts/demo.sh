@@ -19,8 +19,8 @@ export SLUICED=$PWD/build/ctrl/sluiced/sluiced
 export SLUICECTL=$PWD/build/ctrl/sluicectl/sluicectl
 export SHM_DUMP=$PWD/build/tests/integration/shm_dump
 export SLUICE_DP=$PWD/build/dataplane/sluice-dp
-export SLUICE_DECAP=$PWD/build/bpf/sluice-decap
-export SLUICE_XDP=$PWD/build/bpf/sluice-xdp
+export SLUICE_DECAP=$PWD/build/bpf/cli/sluice-decap
+export SLUICE_XDP=$PWD/build/bpf/cli/sluice-xdp
 export XDP_PASS_OBJ=$PWD/build/bpf/xdp_pass.bpf.o
 for f in "$SLUICED" "$SLUICECTL" "$SHM_DUMP" "$SLUICE_DP" "$SLUICE_DECAP" "$SLUICE_XDP" \
 	"$XDP_PASS_OBJ"; do

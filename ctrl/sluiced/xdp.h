@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * sluiced's side of the XDP path (ctrl/lib/xdp_path.h): bring it up on the
+ * sluiced's side of the XDP path (lib/xdp_path.h): bring it up on the
  * configured interface, keep its maps on the snapshot in force, read its
  * counters, take it down. In mode "xdp" it is the data path from the start;
  * in mode "dpdk+xdp-fallback" dpwatch brings it up when sluice-dp's

@@ -202,7 +202,7 @@ static inline const struct sluice_vip *sluice_vip_match(const struct sluice_snap
 	return id < 0 ? NULL : &snap->vips[id];
 }
 
-/* ---- region handles (ctrl/lib/shm.c) ---- */
+/* ---- region handles (lib/shm.c) ---- */
 
 struct sluice_config_region {
 	struct sluice_config_header *hdr;

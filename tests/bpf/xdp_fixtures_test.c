@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The XDP program (bpf/sluice_xdp.bpf.c) through BPF_PROG_TEST_RUN, loaded
- * and filled by the real loader (ctrl/lib/xdp_path.c) from snapshots built
+ * and filled by the real loader (lib/xdp_path.c) from snapshots built
  * as sluiced builds them, never attached. Each fixture checks the verdict,
  * the output bytes (built independently, tests/bpf/xdp_fixture.h), the
  * backend (sluice_snapshot_pick as the oracle) and the counters.

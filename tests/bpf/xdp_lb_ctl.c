@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * xdp_lb_ctl: drive the XDP loader (ctrl/lib/xdp_path.h) from a shell test
+ * xdp_lb_ctl: drive the XDP loader (lib/xdp_path.h) from a shell test
  * without sluiced: build a snapshot from the command line (as sluiced
  * would: sluice_vip_compile + sluice_snapshot_fill) and publish it, or
  * attach the program to an interface and leave it attached.

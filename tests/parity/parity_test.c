@@ -2,7 +2,7 @@
 /*
  * Parity of the two data paths: for the same snapshot and the same frame,
  * the XDP program (bpf/sluice_xdp.bpf.c, run through BPF_PROG_TEST_RUN,
- * its maps filled by ctrl/lib/xdp_path.c) and the DPDK path's processing
+ * its maps filled by lib/xdp_path.c) and the DPDK path's processing
  * (dataplane/process.c, sluice_dp_process on an mbuf) must emit the same
  * bytes, or both not send the frame, for the same reason.
  *

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Text forms of addresses, endpoints, VIPs and MACs (ctrl/lib/addr.c):
+/* Text forms of addresses, endpoints, VIPs and MACs (lib/addr.c):
  * what parses, what does not, and that formatting gives it back. */
 #include <errno.h>
 #include <netinet/in.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * sluice-xdp: an instance's XDP path by hand, through the same loader
- * sluiced uses (ctrl/lib/xdp_path.h). sluiced does all of this by itself;
+ * sluiced uses (lib/xdp_path.h). sluiced does all of this by itself;
  * this tool is for inspection, the demo and emergencies.
  *
  *   sluice-xdp [-i INSTANCE] attach IFACE   load (reusing the pinned maps),

@@ -2,7 +2,7 @@
 /*
  * sluice-dp-publish: publish one VIP with N backends to a config region, as
  * sluiced would, for benchmarks and manual runs of sluice-dp without the
- * daemon (bench/dp_quick.sh). Not installed; sluiced is the real writer.
+ * daemon (bench/linerate.py runs it). Not installed; sluiced is the real writer.
  *
  *   sluice-dp-publish --instance NAME [--vip 10.99.0.1:80/tcp]
  *                     [--backends 16] [--mode ipip|gue|l2dsr] [--mtu 1500]
@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 
 #include "sluice/packet.h"
+#include "addr.h"
 #include "snapshot.h"
 
 static int usage(void)
@@ -26,34 +27,23 @@ static int usage(void)
 	return 2;
 }
 
+/* The library's VIP form ("ADDR:PORT[/tcp|udp]"), as sluicectl reads it. */
 static int parse_vip(const char *s, struct sluice_vip *v)
 {
-	char buf[64], *colon, *slash;
+	struct sluice_vip_key k;
 
-	if (strlen(s) >= sizeof(buf))
+	if (sluice_vip_key_parse(s, &k) < 0)
 		return -1;
-	strcpy(buf, s);
-	slash = strrchr(buf, '/');
-	v->proto = SLUICE_IPPROTO_TCP;
-	if (slash) {
-		*slash = '\0';
-		if (strcmp(slash + 1, "udp") == 0)
-			v->proto = SLUICE_IPPROTO_UDP;
-		else if (strcmp(slash + 1, "tcp") != 0)
-			return -1;
-	}
-	colon = strrchr(buf, ':');
-	if (!colon)
-		return -1;
-	*colon = '\0';
-	v->port = htons((uint16_t)atoi(colon + 1));
-	if (buf[0] == '[' && colon[-1] == ']') {
-		colon[-1] = '\0';
-		v->addr.family = SLUICE_FAMILY_V6;
-		return inet_pton(AF_INET6, buf + 1, v->addr.bytes) == 1 ? 0 : -1;
-	}
-	v->addr.family = SLUICE_FAMILY_V4;
-	return inet_pton(AF_INET, buf, v->addr.bytes) == 1 ? 0 : -1;
+	v->addr = k.addr;
+	v->port = htons(k.port);
+	v->proto = k.proto;
+	return 0;
+}
+
+/* A whole decimal or 0x number within [lo, hi]. */
+static int parse_num(const char *s, __u64 lo, __u64 hi, __u64 *out)
+{
+	return sluice_u64_parse(s, out) == 0 && *out >= lo && *out <= hi ? 0 : -1;
 }
 
 int main(int argc, char **argv)
@@ -80,6 +70,7 @@ int main(int argc, char **argv)
 	__u16 *table;
 	char err[256];
 	int c, unlink_only = 0;
+	__u64 num;
 	__u32 m;
 
 	memset(&spec, 0, sizeof(spec));
@@ -96,9 +87,9 @@ int main(int argc, char **argv)
 				return usage();
 			break;
 		case 'b':
-			n = (unsigned int)atoi(optarg);
-			if (n < 1 || n > 4096)
+			if (parse_num(optarg, 1, 4096, &num) < 0)
 				return usage();
+			n = (unsigned int)num;
 			break;
 		case 'M':
 			spec.vip.mode = strcmp(optarg, "gue") == 0	 ? SLUICE_FWD_GUE
@@ -109,10 +100,14 @@ int main(int argc, char **argv)
 				return usage();
 			break;
 		case 't':
-			g.mtu = (__u16)atoi(optarg);
+			if (parse_num(optarg, 576, 9702, &num) < 0)
+				return usage();
+			g.mtu = (__u16)num;
 			break;
 		case 'm':
-			tp.m = (__u32)strtoul(optarg, NULL, 10);
+			if (parse_num(optarg, 2, SLUICE_TABLE_MAX_M, &num) < 0)
+				return usage();
+			tp.m = (__u32)num;
 			break;
 		case 'u':
 			unlink_only = 1;
