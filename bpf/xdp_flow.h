@@ -4,7 +4,7 @@
  * port, then the port-0 wildcard), connection tracking in the host's
  * flow table (shared by every CPU: xdp_abi.h), and the VIP's lookup table (map-in-map) for new flows.
  *
- * Connection tracking follows DESIGN.md: an established flow keeps its
+ * Connection tracking (include/sluice/model.h): an established flow keeps its
  * backend while that backend is still in the VIP's set and its state keeps
  * flows (active or draining); otherwise the flow is re-picked from the
  * table in force and its entry updated. Only TCP/UDP packets (kind FLOW)

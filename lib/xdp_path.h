@@ -27,7 +27,8 @@ enum sluice_xdp_mode {
 };
 
 /* Load the program and create (or reuse pinned) maps for instance; does
- * not attach. -ENOTSUP when this build has no XDP path. */
+ * not attach. Returns 0 or -errno with err (the kernel refused the program
+ * or a map, or a pinned map does not match this build). */
 int sluice_xdp_path_open(const char *instance, struct sluice_xdp_path **out, char *err,
 			 size_t errlen);
 

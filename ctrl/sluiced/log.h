@@ -17,7 +17,8 @@ enum slog_level {
 	SLOG_DEBUG = 7,
 };
 
-/* A token bucket of `burst` messages per `interval_ns`. */
+/* A fixed window: at most `burst` messages per `interval_ns`, then one line
+ * saying how many were held back when the next window opens. */
 struct slog_ratelimit {
 	__u64 interval_ns;
 	unsigned int burst;

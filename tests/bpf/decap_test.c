@@ -2,7 +2,7 @@
 /*
  * The backend-side decapsulation (bpf/sluice_decap.bpf.c) through
  * BPF_PROG_TEST_RUN: every encapsulation sluice sends (built byte by byte,
- * tests/bpf/xdp_fixture.h) comes out as the inner packet behind the same
+ * tests/common/xdp_fixture.h) comes out as the inner packet behind the same
  * Ethernet header (and VLAN tag) with the inner EtherType; anything else,
  * or anything malformed, passes untouched. Needs root and BPF; fails,
  * never skips.

@@ -3,7 +3,7 @@
  * The XDP program (bpf/sluice_xdp.bpf.c) through BPF_PROG_TEST_RUN, loaded
  * and filled by the real loader (lib/xdp_path.c) from snapshots built
  * as sluiced builds them, never attached. Each fixture checks the verdict,
- * the output bytes (built independently, tests/bpf/xdp_fixture.h), the
+ * the output bytes (built independently, tests/common/xdp_fixture.h), the
  * backend (sluice_snapshot_pick as the oracle) and the counters.
  *
  * Needs root and BPF; fails, never skips, when the program cannot load.
@@ -139,7 +139,6 @@ static void test_non_vip_pass(void **state)
 	struct fx *f = *state;
 	struct frame in;
 	struct result r;
-	uint8_t *a;
 
 	fr_ipv4(&in, 0, 6, client4, other4, 40006, 80, SLUICE_TCP_SYN, 0, 0x4000);
 	run(f, in.b, in.len, &r);
@@ -163,17 +162,7 @@ static void test_non_vip_pass(void **state)
 	expect_pass(f, &in, &r, SLUICE_DROP_NOT_VIP);
 
 	/* ARP request for a VIP, ND solicitation for one. */
-	fr_eth(&in, 0x0806, 0);
-	a = in.b + 14;
-	memset(a, 0, 28);
-	fr_put16(a, 1);
-	fr_put16(a + 2, 0x0800);
-	a[4] = 6;
-	a[5] = 4;
-	fr_put16(a + 6, 1);
-	memcpy(a + 14, client4, 4);
-	memcpy(a + 24, vip4a, 4);
-	in.len = 14 + 28;
+	fr_arp(&in, 0, 1, client4, vip4a);
 	run(f, in.b, in.len, &r);
 	expect_pass(f, &in, &r, -1);
 	assert_int_equal(D_XDP(f, pass_arp), 1);

@@ -69,6 +69,26 @@ static inline size_t fr_eth(struct frame *f, uint16_t proto, int vlan)
 	return 14;
 }
 
+/* An ARP packet for IPv4 over Ethernet (op 1 request, 2 reply) from the
+ * client's MAC, sent to the load balancer's MAC. */
+static inline void fr_arp(struct frame *f, int vlan, uint16_t op, const uint8_t sender[4],
+			  const uint8_t target[4])
+{
+	size_t l3 = fr_eth(f, 0x0806, vlan);
+	uint8_t *a = f->b + l3;
+
+	memset(a, 0, 28);
+	fr_put16(a, 1);
+	fr_put16(a + 2, 0x0800);
+	a[4] = 6;
+	a[5] = 4;
+	fr_put16(a + 6, op);
+	memcpy(a + 8, fr_client_mac, 6);
+	memcpy(a + 14, sender, 4);
+	memcpy(a + 24, target, 4);
+	f->len = l3 + 28;
+}
+
 /* IPv4 TCP/UDP frame with payload bytes of 0xab. */
 static inline void fr_ipv4(struct frame *f, int vlan, uint8_t proto, const uint8_t src[4],
 			   const uint8_t dst[4], uint16_t sport, uint16_t dport, uint8_t tcp_flags,

@@ -28,7 +28,7 @@
 
 #include "process.h"
 #include "snapshot.h"
-#include "../common/frames.h"
+#include "frames.h"
 
 #define T_M 1009u /* table size of the test VIPs (prime, >= 16 backends * 16) */
 #define T_MAX_BE 16

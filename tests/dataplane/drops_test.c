@@ -88,20 +88,8 @@ static void expect_drop(const struct sluice_snapshot *s, const struct frame *f, 
 
 static void arp_request(struct frame *f, const uint8_t target[4], int vlan)
 {
-	size_t l3 = fr_eth(f, 0x0806, vlan);
-	uint8_t *a = f->b + l3;
-
+	fr_arp(f, vlan, 1, client4, target);
 	memcpy(f->b, bcast, 6);
-	memset(a, 0, 28);
-	fr_put16(a, 1);
-	fr_put16(a + 2, 0x0800);
-	a[4] = 6;
-	a[5] = 4;
-	fr_put16(a + 6, 1);
-	memcpy(a + 8, fr_client_mac, 6);
-	memcpy(a + 14, client4, 4);
-	memcpy(a + 24, target, 4);
-	f->len = l3 + 28;
 }
 
 static void test_truncated_at_every_length(void **state)

@@ -20,7 +20,8 @@
  * Generation g's backend set is ids g..g+3 (id g draining), backend id i at
  * 10.50.(i >> 8).(i & 255), so an output's outer address says which
  * generations could have sent it there. Everything is named with the PID;
- * teardown kills only the processes this test started.
+ * teardown kills only the processes this test started. Each test starts
+ * its own sluice-dp and passes alone (meson runs each one separately too).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -306,14 +307,19 @@ static uint64_t dp_counter_drops(unsigned int reason)
 
 /* ---- tests ---- */
 
-static int setup(void **state)
+/*
+ * Each test starts its own sluice-dp (dp_up) and leaves nothing behind
+ * (dp_down): fresh regions, flow table and counters, so that any test passes
+ * alone (`twoproc_test SLUICE-DP TEST-NAME`) as well as in the group. The
+ * group keeps one EAL and the memif server port, which the next sluice-dp
+ * connects to again.
+ */
+static int group_setup(void **state)
 {
-	char sockarg[128];
-	const char *app[] = {"--instance", instance, "--flows", "65536", NULL};
 	char *eal[] = {"twoproc_test", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
 		       NULL, "--log-level=*:warning", "-l", "0", "--no-telemetry", NULL, NULL};
 	char prefix[64], vdev[128];
-	uint64_t t0;
+	struct rte_eth_conf conf;
 	(void)state;
 
 	snprintf(instance, sizeof(instance), "dptest-%d", (int)getpid());
@@ -329,27 +335,65 @@ static int setup(void **state)
 		return -1;
 	t_pool = rte_pktmbuf_pool_create("t_pool", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 					 SOCKET_ID_ANY);
-	{
-		struct rte_eth_conf conf;
+	memset(&conf, 0, sizeof(conf));
+	if (!t_pool || rte_eth_dev_configure(0, 1, 1, &conf) < 0 ||
+	    rte_eth_rx_queue_setup(0, 0, 1024, SOCKET_ID_ANY, NULL, t_pool) < 0 ||
+	    rte_eth_tx_queue_setup(0, 0, 1024, SOCKET_ID_ANY, NULL) < 0 ||
+	    rte_eth_dev_start(0) < 0)
+		return -1;
+	return 0;
+}
 
-		memset(&conf, 0, sizeof(conf));
-		if (!t_pool || rte_eth_dev_configure(0, 1, 1, &conf) < 0 ||
-		    rte_eth_rx_queue_setup(0, 0, 1024, SOCKET_ID_ANY, NULL, t_pool) < 0 ||
-		    rte_eth_tx_queue_setup(0, 0, 1024, SOCKET_ID_ANY, NULL) < 0 ||
-		    rte_eth_dev_start(0) < 0)
-			return -1;
+static int group_teardown(void **state)
+{
+	(void)state;
+	if (rte_eth_dev_count_avail()) {
+		rte_eth_dev_stop(0);
+		rte_eth_dev_close(0);
 	}
-	/* sluice-dp starts before sluiced has published anything. */
+	t_eal_fini();
+	unlink(log_path);
+	free(oracle_snap);
+	return 0;
+}
+
+static bool link_up(void)
+{
+	struct rte_eth_link link;
+
+	return rte_eth_link_get_nowait(0, &link) == 0 && link.link_status;
+}
+
+/* Whatever an earlier sluice-dp sent and nobody read. */
+static void drain_rx(void)
+{
+	struct rte_mbuf *m[BURST];
+	uint16_t k;
+
+	while ((k = rte_eth_rx_burst(0, 0, m, BURST)) > 0)
+		rte_pktmbuf_free_bulk(m, k);
+}
+
+/* A new sluice-dp, before sluiced has published anything: wait until its
+ * memif link is up and its lcore online. */
+static int dp_up(void **state)
+{
+	char sockarg[128];
+	const char *app[] = {"--instance", instance, "--flows", "65536", NULL};
+	uint64_t t0;
+	(void)state;
+
+	memset(last_backend, 0, sizeof(last_backend));
+	unlink_regions();
 	snprintf(sockarg, sizeof(sockarg), "--vdev=net_memif0,role=client,socket=%s", sock_name);
 	dp_pid = spawn_dp(sockarg, app);
 	t0 = now_ms();
 	for (;;) {
-		struct rte_eth_link link;
 		char err[256];
 
 		if (!st.hdr && sluice_status_attach(instance, &st, err, sizeof(err)) < 0)
 			memset(&st, 0, sizeof(st));
-		if (rte_eth_link_get_nowait(0, &link) == 0 && link.link_status && st.hdr &&
+		if (link_up() && st.hdr &&
 		    __atomic_load_n(&st.lcores[0].state, __ATOMIC_ACQUIRE) == SLUICE_LCORE_ONLINE)
 			break;
 		if (now_ms() - t0 > 15000 || waitpid(dp_pid, NULL, WNOHANG) == dp_pid) {
@@ -358,37 +402,41 @@ static int setup(void **state)
 		}
 		usleep(10000);
 	}
+	drain_rx();
 	return 0;
 }
 
-static int teardown(void **state)
+/* Stop what the test started, remove its regions and sluice-dp's runtime
+ * directory, and wait for the memif link to go down so that the next
+ * dp_up sees its own sluice-dp come up. */
+static int dp_down(void **state)
 {
 	char dir[128];
+	uint64_t t0;
 	(void)state;
 
 	stop(&writer_pid);
 	stop(&dp_pid);
 	sluice_status_close(&st);
+	memset(&st, 0, sizeof(st));
 	sluice_config_close(&cfg);
+	memset(&cfg, 0, sizeof(cfg));
 	unlink_regions();
-	if (rte_eth_dev_count_avail()) {
-		rte_eth_dev_stop(0);
-		rte_eth_dev_close(0);
-	}
-	t_eal_fini();
 	snprintf(dir, sizeof(dir), "/var/run/dpdk/%s", dp_prefix);
 	nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
-	unlink(log_path);
-	free(oracle_snap);
+	t0 = now_ms();
+	while (link_up() && now_ms() - t0 < 3000)
+		usleep(10000);
+	drain_rx();
 	return 0;
 }
 
-static void test_no_config_then_first_snapshot(void **state)
+/* BURST SYNs for the VIP before any configuration exists: all dropped as
+ * no_config. */
+static void expect_no_config_drops(void)
 {
 	struct rte_mbuf *m[BURST];
-	char err[256];
 	uint64_t t0;
-	(void)state;
 
 	for (unsigned int i = 0; i < BURST; i++)
 		send_flow(i, SLUICE_TCP_SYN, 0, &m[i]);
@@ -398,21 +446,42 @@ static void test_no_config_then_first_snapshot(void **state)
 		if (now_ms() - t0 > 3000)
 			fail_msg("no_config drops: %llu, expected %d",
 				 (unsigned long long)dp_counter_drops(SLUICE_DROP_NO_CONFIG), BURST);
-	/* sluiced appears and publishes: picked up without a restart. */
+}
+
+/* sluiced appears and publishes generation 1: picked up without a restart,
+ * and FLOWS new flows follow its table. */
+static void first_snapshot(void)
+{
+	char err[256];
+
 	assert_int_equal(sluice_config_create(instance, &cfg, err, sizeof(err)), 0);
 	assert_int_equal(publish(1), 0);
 	wait_seen(1);
 	round_trip(0, FLOWS, 1, true);
 }
 
-static void test_follows_table_changes(void **state)
+/* Generation 2: backend 1 leaves, 2 drains, 5 joins. Flows of generation
+ * 1 stay or move as they must; 256 new ones follow the new table. */
+static void second_snapshot(void)
 {
-	(void)state;
-	/* Generation 2: backend 1 leaves, 2 drains, 5 joins. */
 	assert_int_equal(publish(2), 0);
 	wait_seen(2);
 	round_trip(0, FLOWS, 2, false);
 	round_trip(FLOWS, 256, 2, true);
+}
+
+static void test_no_config_then_first_snapshot(void **state)
+{
+	(void)state;
+	expect_no_config_drops();
+	first_snapshot();
+}
+
+static void test_follows_table_changes(void **state)
+{
+	(void)state;
+	first_snapshot();
+	second_snapshot();
 }
 
 /* A writer process publishes while traffic flows; every output's backend
@@ -424,6 +493,8 @@ static void test_concurrent_writer(void **state)
 	int status;
 	(void)state;
 
+	first_snapshot();
+	second_snapshot();
 	writer_pid = fork();
 	if (writer_pid == 0) {
 		for (uint64_t g = 3; g < 3 + GENERATIONS; g++) {
@@ -499,13 +570,15 @@ static void test_telemetry(void **state)
 	char buf[16384], want[64];
 	(void)state;
 
+	expect_no_config_drops();
+	first_snapshot();
 	telemetry("/sluice/stats", buf, sizeof(buf));
 	assert_non_null(strstr(buf, "\"rx_packets\""));
 	assert_non_null(strstr(buf, "\"no_config\":32"));
 	telemetry("/sluice/flows", buf, sizeof(buf));
 	assert_non_null(strstr(buf, "\"capacity\""));
 	telemetry("/sluice/generation", buf, sizeof(buf));
-	snprintf(want, sizeof(want), "\"generation\":%d", 2 + GENERATIONS);
+	snprintf(want, sizeof(want), "\"generation\":%d", 1);
 	if (!strstr(buf, want))
 		fail_msg("telemetry: %s", buf);
 }
@@ -556,6 +629,7 @@ static void test_startup_errors(void **state)
 	(void)state;
 
 	snprintf(vdev, sizeof(vdev), "--vdev=net_null0");
+	assert_int_equal(sluice_config_create(instance, &cfg, err, sizeof(err)), 0);
 	assert_int_equal(run_dp(vdev, bad, out, sizeof(out)), 2);
 	assert_non_null(strstr(out, "--flows 12x"));
 	assert_int_equal(run_dp(NULL, plain, out, sizeof(out)), 1);
@@ -566,24 +640,26 @@ static void test_startup_errors(void **state)
 	if (!strstr(out, "ABI version"))
 		fail_msg("no ABI message in: %s", out);
 	cfg.hdr->abi_version = SLUICE_ABI_VERSION;
-	(void)err;
 }
 
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_no_config_then_first_snapshot),
-		cmocka_unit_test(test_follows_table_changes),
-		cmocka_unit_test(test_concurrent_writer),
-		cmocka_unit_test(test_telemetry),
-		cmocka_unit_test(test_sigterm_stops_cleanly),
-		cmocka_unit_test(test_startup_errors),
+		cmocka_unit_test_setup_teardown(test_no_config_then_first_snapshot, dp_up, dp_down),
+		cmocka_unit_test_setup_teardown(test_follows_table_changes, dp_up, dp_down),
+		cmocka_unit_test_setup_teardown(test_concurrent_writer, dp_up, dp_down),
+		cmocka_unit_test_setup_teardown(test_telemetry, dp_up, dp_down),
+		cmocka_unit_test_setup_teardown(test_sigterm_stops_cleanly, dp_up, dp_down),
+		/* Runs sluice-dp processes of its own, with the same file prefix. */
+		cmocka_unit_test_setup_teardown(test_startup_errors, NULL, dp_down),
 	};
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s PATH-TO-SLUICE-DP\n", argv[0]);
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: %s PATH-TO-SLUICE-DP [TEST-NAME]\n", argv[0]);
 		return 2;
 	}
 	dp_path = argv[1];
-	return cmocka_run_group_tests(tests, setup, teardown);
+	if (argc == 3)
+		cmocka_set_test_filter(argv[2]);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

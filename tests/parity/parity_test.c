@@ -38,7 +38,7 @@
 #include <rte_mempool.h>
 
 #include "process.h"
-#include "../bpf/xdp_fixture.h"
+#include "xdp_fixture.h"
 
 #define ROUNDS 4
 #define FLOWS_PER_ROUND 30000

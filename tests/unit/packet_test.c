@@ -16,7 +16,7 @@
 
 #include "sluice/encap.h"
 #include "sluice/packet.h"
-#include "../common/frames.h"
+#include "frames.h"
 
 static const uint8_t client4[4] = {198, 51, 100, 7}, vip4[4] = {192, 0, 2, 10};
 static const uint8_t client6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1, [15] = 7};
@@ -234,17 +234,8 @@ static void test_arp_and_nd(void **state)
 	uint8_t *a;
 	(void)state;
 
-	fr_eth(&f, 0x0806, 0);
+	fr_arp(&f, 0, 1, client4, vip4);
 	a = f.b + 14;
-	memset(a, 0, 28);
-	fr_put16(a, 1);
-	fr_put16(a + 2, 0x0800);
-	a[4] = 6;
-	a[5] = 4;
-	fr_put16(a + 6, 1);
-	memcpy(a + 14, client4, 4);
-	memcpy(a + 24, vip4, 4);
-	f.len = 14 + 28;
 	assert_int_equal(parse_len(&f, f.len, &p), SLUICE_PKT_ARP);
 	assert_memory_equal(p.vip.bytes, vip4, 4);
 	fr_put16(a + 6, 2); /* a reply */

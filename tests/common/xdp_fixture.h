@@ -27,7 +27,7 @@
 #include "sluice/model.h"
 #include "snapshot.h"
 #include "xdp_path.h"
-#include "../common/frames.h"
+#include "frames.h"
 
 /* ---- addresses and settings ---- */
 
@@ -171,7 +171,7 @@ static inline int fx_pin_cpu(int cpu)
 
 /* ---- the flow hash, independently ---- */
 
-/* The 40-byte key of DESIGN.md written byte by byte: client -> VIP. */
+/* The 40-byte flow key of include/sluice/flow.h, written byte by byte: client -> VIP. */
 static inline uint64_t fx_hash(int v6, const uint8_t *src, const uint8_t *dst, uint8_t proto,
 			       uint16_t sport, uint16_t dport, uint64_t seed)
 {
