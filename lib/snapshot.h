@@ -53,4 +53,16 @@ int sluice_snapshot_fill(struct sluice_snapshot *snap, const struct sluice_globa
 const struct sluice_backend *sluice_snapshot_pick(const struct sluice_snapshot *snap,
 						  const struct sluice_vip *vip, __u64 flow_hash);
 
+/*
+ * Checks of a snapshot read from shared memory (lib/snapshot_check.c).
+ * _layout: every count, id and offset a reader indexes with is in range and
+ * consistent (VIPs, backends, the position map, the VIP index), in time
+ * linear in VIPs and backends: what sluice-dp checks before it adopts a
+ * generation (table values are bounded where they are read). _check: that
+ * and every table slot, for readers that can afford 16 Mi slots (sluiced at
+ * restart, shm_dump). 0, or -EINVAL with err saying what is wrong.
+ */
+int sluice_snapshot_check_layout(const struct sluice_snapshot *snap, char *err, size_t errlen);
+int sluice_snapshot_check(const struct sluice_snapshot *snap, char *err, size_t errlen);
+
 #endif /* SLUICE_SNAPSHOT_H */

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "persist.h"
+#include "snapshot.h"
 
 /* sluice-dp must stay alive this long before XDP hands the NIC back; an
  * XDP path that failed to come up is retried this often. */
@@ -23,10 +24,36 @@
 
 const struct sluice_snapshot *daemon_current_snapshot(const struct sluiced *d, __u64 *gen)
 {
+	const struct sluice_snapshot *snap;
+
 	*gen = 0;
 	if (!d->cfg.hdr)
 		return NULL;
-	return sluice_config_current(&d->cfg, gen);
+	snap = sluice_config_current(&d->cfg, gen);
+	/* A corrupt snapshot found at attach is read by nobody here (ids,
+	 * health, XDP maps, explain) until the first publish replaces it. */
+	return snap && *gen == d->distrusted_gen ? NULL : snap;
+}
+
+/* The snapshot in force when sluiced attaches was written by an earlier
+ * process and may have been changed by anyone who can write the region:
+ * check it whole before its ids seed the model. A bad one is ignored (the
+ * ids are given out afresh and the first publish replaces it), so that a
+ * corrupt region does not stop, or crash, the daemon that can repair it. */
+static void check_inherited(struct sluiced *d)
+{
+	const struct sluice_snapshot *snap;
+	char err[256];
+	__u64 gen;
+
+	snap = sluice_config_current(&d->cfg, &gen);
+	if (!snap || sluice_snapshot_check(snap, err, sizeof(err)) == 0)
+		return;
+	d->distrusted_gen = gen;
+	slog(SLOG_ERR,
+	     "the snapshot in force in instance %s (generation %llu) is corrupt: %s; ignoring "
+	     "it, the first publish replaces it",
+	     d->base_conf.instance, (unsigned long long)gen, err);
 }
 
 /* ---- model callbacks ---- */
@@ -476,6 +503,7 @@ int daemon_attach_shm(struct sluiced *d)
 		     err[0] ? err : strerror(-rc));
 		return rc;
 	}
+	check_inherited(d);
 	if (daemon_current_snapshot(d, &gen))
 		slog(SLOG_INFO, "attached to instance %s at generation %llu", d->base_conf.instance,
 		     (unsigned long long)gen);

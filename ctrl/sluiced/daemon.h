@@ -44,6 +44,7 @@ struct sluiced {
 	struct model_ops model_ops;	/* what the model's changes start */
 	struct sluice_config_region cfg; /* shared memory we write */
 	int lock_fd;			/* flock(2) on it: one sluiced per instance */
+	__u64 distrusted_gen;		/* a generation found corrupt at attach; 0: none */
 	struct publisher *pub;
 	struct dpwatch *dw;
 	struct xdpctl *xdp;		/* NULL in mode dpdk */

@@ -104,7 +104,7 @@ static int take_id(struct model *m, bool backend, const struct model_id_hint *h)
 	__u32 size = backend ? SLUICE_MAX_BACKENDS : SLUICE_MAX_VIPS;
 	__u32 *next = backend ? &m->next_backend_id : &m->next_vip_id;
 
-	if (h && !(backend ? (void *)m->backends[h->id] : (void *)m->vips[h->id]))
+	if (h && h->id < size && !(backend ? (void *)m->backends[h->id] : (void *)m->vips[h->id]))
 		return h->id;
 	for (__u32 i = 0; i < size; i++) {
 		__u32 id = (*next + i) % size;
@@ -462,7 +462,10 @@ void model_ids_add_snapshot(struct model *m, const struct sluice_snapshot *snap)
 	for (__u32 i = 0; i < snap->n_vips; i++) {
 		const struct sluice_vip *v = &snap->vips[i];
 
-		if (!v->in_use || v->backend_first + (__u64)v->backend_count > snap->n_backends)
+		/* The caller checked the snapshot; bounds again, so that no id
+		 * from shared memory can index past the model's arrays. */
+		if (!v->in_use || v->id >= SLUICE_MAX_VIPS ||
+		    v->backend_first + (__u64)v->backend_count > snap->n_backends)
 			continue;
 		memset(&h, 0, sizeof(h));
 		h.vip.addr = v->addr;

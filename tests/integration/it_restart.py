@@ -10,7 +10,7 @@ import signal
 import subprocess
 import time
 
-from sluicetest import (SLUICED, Backend, Sluiced, check, free_port, run, say, states, vip_of,
+from sluicetest import (SHM_DUMP, SHM_POKE, SLUICED, Backend, Sluiced, check, free_port, run, say, states, vip_of,
                         wait_until)
 
 VIP = "10.0.0.10:80/tcp"
@@ -131,6 +131,29 @@ def main():
     check(rc != 0 and "given twice" in d.log(), "sluiced started over duplicate ids")
     with open(d.state_path, "w") as f:
         f.write(saved)
+
+    # A corrupt snapshot in force (a VIP id out of range, then random
+    # bytes): shm_dump refuses it with a message, and a restarted sluiced
+    # ignores it, says so, and publishes a sound one over it.
+    d.start()
+    good = d.dump()
+    for poke in (["vip-id", str(vip_of(good, VIP)["id"]), "65535"], ["random", "7"]):
+        d.stop(signal.SIGKILL)
+        gen = d.dump()["generation"]
+        r = subprocess.run([SHM_POKE, d.instance] + poke, capture_output=True, text=True)
+        check(r.returncode == 0, f"shm_poke {poke}: {r.stderr}")
+        r = subprocess.run([SHM_DUMP, d.instance], capture_output=True, text=True)
+        check(r.returncode == 1 and f"generation {gen}: " in r.stderr,
+              f"shm_dump over a corrupt snapshot ({poke}): rc {r.returncode}: {r.stderr}")
+        d.start()
+        wait_until(lambda: d.dump()["generation"] == gen + 1, 3, f"a publish over {poke}")
+        after = d.dump()
+        check(f"(generation {gen}) is corrupt: " in d.log(), f"no word of the corruption: {poke}")
+        check({v["vip"] for v in after["vips"]} == {v["vip"] for v in good["vips"]} and
+              d.ctl_ok("status")["vips"] == 2 and len(d.ctl_ok("vip", "list")["vips"]) == 2,
+              f"after {poke}: {after}")
+        say(f"corrupt snapshot ({poke[0]}): refused by shm_dump, replaced by generation {gen + 1}")
+    check(d.stop() == 0, "clean stop")
     live.kill()
 
 

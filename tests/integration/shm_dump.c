@@ -8,7 +8,8 @@
  *
  *   shm_dump INSTANCE [--tables]
  *
- * Exit status: 0, 1 when the region cannot be attached, 2 usage.
+ * Exit status: 0, 1 when the region cannot be attached or its snapshot
+ * is corrupt (a message on stderr), 2 usage.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -17,7 +18,7 @@
 #include <xxhash.h>
 
 #include "addr.h"
-#include "sluice/shm.h"
+#include "snapshot.h"
 
 static const char *state_name(__u8 s)
 {
@@ -75,6 +76,13 @@ int main(int argc, char **argv)
 	if (!s) {
 		printf(", \"vips\": []}\n");
 		return 0;
+	}
+	/* Another process's memory: check it before indexing with it. */
+	if (sluice_snapshot_check(s, err, sizeof(err)) < 0) {
+		printf("}\n");
+		fprintf(stderr, "shm_dump: generation %llu: %s\n", (unsigned long long)gen, err);
+		sluice_config_close(&cfg);
+		return 1;
 	}
 	printf(", \"digest\": \"%016llx\", \"vips\": [", digest(s));
 	slots = calloc(SLUICE_MAX_BACKENDS_PER_VIP, sizeof(*slots));

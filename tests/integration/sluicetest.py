@@ -19,6 +19,7 @@ import urllib.request
 SLUICED = os.environ["SLUICED"]
 SLUICECTL = os.environ["SLUICECTL"]
 SHM_DUMP = os.environ["SHM_DUMP"]
+SHM_POKE = os.environ.get("SHM_POKE", "")
 SOURCE_ROOT = os.environ.get("SLUICE_SOURCE_ROOT", ".")
 BACKEND_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "backend.py")
 

@@ -152,11 +152,90 @@ static void test_refuses_inconsistent_input(void **state)
 	assert_non_null(strstr(err, "unknown mode"));
 }
 
+/* One VIP (id 2) with three backends (ids 4, 5, 6) and a table of M. */
+static void fill_one(struct sluice_snapshot *sn)
+{
+	struct sluice_table_params p = {.algo = SLUICE_ALGO_MAGLEV, .m = M, .seed = 1};
+	struct sluice_backend be[3] = {backend(4, 1, SLUICE_BACKEND_ACTIVE),
+				       backend(5, 2, SLUICE_BACKEND_ACTIVE),
+				       backend(6, 3, SLUICE_BACKEND_DRAINING)};
+	struct sluice_global_cfg g = {.mtu = 1500};
+	struct sluice_vip_spec spec;
+	__u16 t[M];
+	__u32 m;
+
+	memset(&spec, 0, sizeof(spec));
+	assert_int_equal(sluice_vip_compile(&p, be, 3, t, &m, NULL, 0), 0);
+	spec.vip = (struct sluice_vip){.addr = v4(192, 0, 2, 9), .port = htons(80),
+				       .proto = IPPROTO_TCP, .mode = SLUICE_FWD_GUE, .id = 2};
+	spec.backends = be;
+	spec.n_backends = 3;
+	spec.table = t;
+	spec.m = m;
+	assert_int_equal(sluice_snapshot_fill(sn, &g, &spec, 1, NULL, 0), 0);
+}
+
+/* A snapshot read from shared memory is input: every count, id and offset
+ * a reader would index with is refused when out of range, with a message;
+ * a table slot past the VIP's backends only by the full check. */
+static void test_check_refuses_corrupt_snapshots(void **state)
+{
+	static const char *const want[] = {
+		"counts out of range", "counts out of range", "counts out of range",
+		"carries id", "unknown mode", "address family", "outside the 3 of",
+		"outside the 3 of", "outside the 1009 slots", "outside the 1009 slots",
+		"is not indexed as its own", "is not indexed as its own",
+		"is not indexed as its own", "state 9", "VIP index entry",
+	};
+	char err[256];
+	(void)state;
+
+	fill_one(snap);
+	assert_int_equal(sluice_snapshot_check(snap, err, sizeof(err)), 0);
+	for (unsigned int c = 0; c < sizeof(want) / sizeof(want[0]); c++) {
+		struct sluice_vip *v = &snap->vips[2];
+		struct sluice_backend *b = &snap->backends[1];
+
+		fill_one(snap);
+		switch (c) {
+		case 0: snap->n_vips = SLUICE_MAX_VIPS + 1; break;
+		case 1: snap->n_backends = SLUICE_MAX_BACKENDS + 1; break;
+		case 2: snap->table_slots_used = SLUICE_TABLE_POOL_SLOTS + 1; break;
+		case 3: v->id = 65535; break;
+		case 4: v->mode = 7; break;
+		case 5: v->addr.family = 0; break;
+		case 6: v->backend_first = 0xfffffff0u; break;
+		case 7: v->backend_count = 4; break;
+		case 8: v->table_offset = 0xffffff00u; break;
+		case 9: v->table_size = M + 1; break;
+		case 10: b->id = 65535; break;
+		case 11: b->vip_id = 3; break;
+		case 12: snap->backend_pos_by_id[b->id] = 0; break;
+		case 13: b->state = 9; break;
+		default: {
+			for (unsigned int i = 0; i < SLUICE_VIP_INDEX_SIZE; i++)
+				if (snap->vip_index[i].used)
+					snap->vip_index[i].vip_id = 200;
+		}
+		}
+		assert_int_equal(sluice_snapshot_check_layout(snap, err, sizeof(err)), -EINVAL);
+		if (!strstr(err, want[c]))
+			fail_msg("case %u: \"%s\", expected \"%s\"", c, err, want[c]);
+	}
+	fill_one(snap);
+	snap->tables[snap->vips[2].table_offset + 17] = 3;
+	assert_int_equal(sluice_snapshot_check_layout(snap, err, sizeof(err)), 0);
+	assert_int_equal(sluice_snapshot_check(snap, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "VIP 2: table slot 17 names backend 3 of 3");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_layout_and_match, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_inconsistent_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_refuses_corrupt_snapshots, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
