@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
 	build-essential meson ninja-build pkg-config git
-	clang llvm lld libbpf-dev bpftool linux-libc-dev
+	clang llvm lld libclang-rt-14-dev libbpf-dev bpftool linux-libc-dev
 	libdpdk-dev dpdk dpdk-dev
 	libxxhash-dev libcmocka-dev libjansson-dev libevent-dev
 	libsystemd-dev libmnl-dev libpcap-dev libnuma-dev
