@@ -2,7 +2,9 @@
 /* The configuration file: parse, defaults, validation. See config.h and
  * docs/config.md (which lists every key this file accepts). */
 #include <errno.h>
+#include <grp.h>
 #include <netinet/in.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,14 +74,22 @@ bool conf_health_equal(const struct conf_health *a, const struct conf_health *b)
 	       strcmp(a->host, b->host) == 0;
 }
 
-/* Text that goes into an HTTP request line or header: printable, no
- * spaces, so a configured value cannot split the request. */
-static bool http_token_ok(const char *s)
+/* Why s cannot go into an HTTP request line or header (so that a
+ * configured value cannot split the request), or NULL. The bytes are
+ * compared unsigned: as a plain char every byte of a UTF-8 name is
+ * negative, below ' ', and was refused as a "space". */
+static const char *http_token_problem(const char *s)
 {
-	for (; *s; s++)
-		if (*s <= ' ' || *s == 0x7f)
-			return false;
-	return true;
+	for (const unsigned char *u = (const unsigned char *)s; *u; u++) {
+		if (*u < ' ' || *u == 0x7f)
+			return "contains a control character";
+		if (*u == ' ')
+			return "contains a space";
+		if (*u >= 0x80)
+			return "contains a non-ASCII byte (percent-encode a path; write an "
+			       "international host name in its xn-- form)";
+	}
+	return NULL;
 }
 
 /* A health object over base. vip_port tells whether a port is required. */
@@ -89,6 +99,7 @@ static int parse_health(const json_t *obj, const char *path, const struct conf_h
 	static const char *const keys[] = {"type", "port", "path", "host", "expect_status",
 					   "interval_ms", "timeout_ms", "rise", "fall", NULL};
 	struct conf_health h = *base;
+	const char *why;
 	unsigned int type = h.type == CONF_HEALTH_NONE ? CONF_HEALTH_TCP : h.type;
 	__u32 port = h.port, status = h.expect_status, rise = h.rise, fall = h.fall;
 	char p[JU_PATH_MAX];
@@ -116,13 +127,17 @@ static int parse_health(const json_t *obj, const char *path, const struct conf_h
 		return ju_fail(e, p, "%u ms is longer than interval_ms (%u ms)", h.timeout_ms,
 			       h.interval_ms);
 	}
-	if (h.path[0] != '/' || !http_token_ok(h.path)) {
+	if (h.path[0] != '/') {
 		ju_path_key(p, path, "path");
-		return ju_fail(e, p, "\"%s\" must start with / and contain no spaces", h.path);
+		return ju_fail(e, p, "\"%s\" must start with /", h.path);
 	}
-	if (!http_token_ok(h.host)) {
+	if ((why = http_token_problem(h.path))) {
+		ju_path_key(p, path, "path");
+		return ju_fail(e, p, "\"%s\" %s", h.path, why);
+	}
+	if ((why = http_token_problem(h.host))) {
 		ju_path_key(p, path, "host");
-		return ju_fail(e, p, "\"%s\" must contain no spaces", h.host);
+		return ju_fail(e, p, "\"%s\" %s", h.host, why);
 	}
 	if (h.type != CONF_HEALTH_NONE && h.port == 0 && vip_port == 0) {
 		ju_path_key(p, path, "port");
@@ -152,6 +167,51 @@ static json_t *health_to_json(const struct conf_health *h)
 	return o;
 }
 
+/* Why a can be neither a VIP nor a backend, or NULL. An IPv4-mapped IPv6
+ * address is refused rather than taken as the IPv4 one: it would be a
+ * second key for the same VIP or backend, and no packet on the wire
+ * carries it. Loopback stays allowed for backends: only this host reaches
+ * them, which is what the integration tests' real backends rely on. */
+static const char *addr_problem(const struct sluice_addr *a, bool vip)
+{
+	static const __u8 zero[16];
+	static const __u8 mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	const __u8 *b = a->bytes;
+
+	if (a->family == SLUICE_FAMILY_V4) {
+		if (memcmp(b, zero, 4) == 0)
+			return "is the unspecified address";
+		if (b[0] >= 224 && b[0] <= 239)
+			return "is a multicast address";
+		if (b[0] == 255 && b[1] == 255 && b[2] == 255 && b[3] == 255)
+			return "is the broadcast address";
+		if (vip && b[0] == 127)
+			return "is a loopback address: no packet from the network reaches it";
+		return NULL;
+	}
+	if (memcmp(b, zero, 16) == 0)
+		return "is the unspecified address";
+	if (b[0] == 0xff)
+		return "is a multicast address";
+	if (memcmp(b, mapped, 12) == 0)
+		return "is an IPv4-mapped address: write the IPv4 address";
+	if (vip && memcmp(b, zero, 15) == 0 && b[15] == 1)
+		return "is a loopback address: no packet from the network reaches it";
+	return NULL;
+}
+
+static int check_addr(struct ju_err *e, const char *path, const struct sluice_addr *a, bool vip)
+{
+	const char *why = addr_problem(a, vip);
+	char p[JU_PATH_MAX], s[SLUICE_ADDR_STRLEN];
+
+	if (!why)
+		return 0;
+	ju_path_key(p, path, "address");
+	sluice_addr_format(a, s, sizeof(s));
+	return ju_fail(e, p, "%s %s", s, why);
+}
+
 int conf_vip_settings_from_json(const json_t *obj, const char *path, struct conf_vip *v,
 				struct ju_err *e)
 {
@@ -176,6 +236,8 @@ int conf_vip_settings_from_json(const json_t *obj, const char *path, struct conf
 		return rc;
 	if (!present)
 		return ju_fail(e, path, "missing key \"address\"");
+	if ((rc = check_addr(e, path, &v->key.addr, true)) < 0)
+		return rc;
 	if ((rc = ju_get_u32(e, obj, "port", path, 0, 65535, &port, &present)) < 0)
 		return rc;
 	if (!present)
@@ -243,6 +305,8 @@ int conf_backend_from_json(const json_t *obj, const char *path, const struct con
 		return rc;
 	if (!present)
 		return ju_fail(e, path, "missing key \"address\"");
+	if ((rc = check_addr(e, path, &b->addr, false)) < 0)
+		return rc;
 	if ((rc = ju_get_u32(e, obj, "weight", path, 0, SLUICE_WEIGHT_MAX, &b->weight, NULL)) < 0 ||
 	    (rc = ju_get_enum(e, obj, "state", path, state_names, &state, NULL)) < 0 ||
 	    (rc = ju_get_mac(e, obj, "mac", path, b->mac, &b->has_mac)) < 0)
@@ -313,6 +377,35 @@ static int parse_vip(const json_t *obj, const char *path, struct conf_vip *v, st
 					       j);
 			}
 	}
+	return 0;
+}
+
+/* The socket is given to the group at start, after the shared memory and
+ * the state file exist: an unknown group must be refused here, by
+ * --check-config too, not half-way through a start. */
+static int check_group(const char *name, struct ju_err *e)
+{
+	struct group gr, *found = NULL;
+	long max = sysconf(_SC_GETGR_R_SIZE_MAX);
+	size_t len = max > 0 ? (size_t)max : 16384;
+	char *buf;
+	int rc;
+
+	for (;;) {
+		buf = malloc(len);
+		if (!buf)
+			return ju_fail(e, "control.group", "out of memory");
+		rc = getgrnam_r(name, &gr, buf, len, &found);
+		free(buf);
+		if (rc != ERANGE || len >= 1 << 20)
+			break;
+		len *= 2;
+	}
+	if (rc)
+		return ju_fail(e, "control.group", "\"%s\": cannot look it up: %s", name,
+			       strerror(rc));
+	if (!found)
+		return ju_fail(e, "control.group", "\"%s\": no such group", name);
 	return 0;
 }
 
@@ -387,6 +480,8 @@ static int parse_sections(const json_t *root, struct conf *c, struct ju_err *e)
 			return rc;
 		if (c->control_socket[0] != '/')
 			return ju_fail(e, "control.socket", "must be an absolute path");
+		if (c->control_group[0] && (rc = check_group(c->control_group, e)) < 0)
+			return rc;
 	}
 	if ((o = json_object_get(root, "metrics"))) {
 		struct sluice_addr ma;
@@ -495,6 +590,15 @@ static int validate_forwarding(const struct conf *c, const struct conf_vip *v, c
 			if (!b->has_mac) {
 				ju_path_key(p, bp, "mac");
 				return ju_fail(e, p, "required: VIP %s forwards by l2dsr", k);
+			}
+			/* Only the MAC changes: the backend gets the VIP's packet
+			 * as it came, so it must be of the VIP's family (and be
+			 * checked at an address of that family). */
+			if (b->addr.family != v->key.addr.family) {
+				ju_path_key(p, bp, "address");
+				return ju_fail(e, p,
+					       "an l2dsr VIP's backends have its address family: "
+					       "the packet reaches them unchanged");
 			}
 			continue;
 		}

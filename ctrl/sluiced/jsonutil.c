@@ -23,6 +23,7 @@ void ju_path_index(char *out, const char *path, size_t i)
 
 int ju_fail(struct ju_err *e, const char *path, const char *fmt, ...)
 {
+	char raw[1024];
 	va_list ap;
 	int n = 0;
 
@@ -33,8 +34,24 @@ int ju_fail(struct ju_err *e, const char *path, const char *fmt, ...)
 	if (n < 0 || (size_t)n >= e->len)
 		return -EINVAL;
 	va_start(ap, fmt);
-	vsnprintf(e->buf + n, e->len - (size_t)n, fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	/* Messages quote what they refuse, and they end up in the log, in
+	 * sluicectl's output and on a terminal: a CR, LF or escape sequence
+	 * from a file or a client must not forge a line there. */
+	e->buf[n] = '\0';
+	for (const unsigned char *r = (const unsigned char *)raw; *r; r++) {
+		size_t room = e->len - (size_t)n;
+		int w;
+
+		if (*r < 0x20 || *r == 0x7f)
+			w = snprintf(e->buf + n, room, "\\x%02x", *r);
+		else
+			w = snprintf(e->buf + n, room, "%c", *r);
+		if (w < 0 || (size_t)w >= room)
+			break;
+		n += w;
+	}
 	return -EINVAL;
 }
 

@@ -32,7 +32,7 @@ struct ju_err {
 void ju_path_key(char *out, const char *path, const char *key);
 void ju_path_index(char *out, const char *path, size_t i);
 
-/* Format "path: message" into err; returns -EINVAL. */
+/* Format "path: message" into err, control bytes as \xHH; returns -EINVAL. */
 int ju_fail(struct ju_err *e, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -1,25 +1,86 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Prometheus text format on /metrics. See metrics.h. */
 #include <errno.h>
-#include <event2/http.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 
 #include "daemon.h"
 #include "log.h"
 #include "metrics.h"
 
-/* A scrape is a GET with a few short headers and no body. libevent's
- * defaults are unlimited: anyone who reaches the port could make sluiced
- * buffer headers or a body without bound. */
+/*
+ * Whoever reaches the port can open connections, trickle bytes and never
+ * read: each of those must cost sluiced a bounded share of descriptors,
+ * time and memory, or the health probes and the control socket starve
+ * (issue 12). docs/control.md gives the figures; change them here.
+ *
+ * A scrape is a GET with a few short headers and no body: the request is
+ * read up to 8 KiB of headers, and one deadline, from accept to the last
+ * byte written, covers the whole exchange (a timeout that restarts with
+ * every byte would let a byte every few seconds hold a connection for
+ * ever). At most METRICS_MAX_CONNS connections, fewer when the descriptor
+ * limit is low: at the cap the listener stops accepting and the kernel's
+ * backlog holds the rest.
+ */
 #define METRICS_MAX_HEADERS 8192
-#define METRICS_MAX_BODY 0
+#define METRICS_DEADLINE_S 10
+#define METRICS_MAX_CONNS 64
+/* At most this share (1/N) of RLIMIT_NOFILE: the rest is for probes. */
+#define METRICS_FD_SHARE 16
+#define METRICS_BACKLOG 64
+/* After accept() fails (EMFILE above all) the listener rests this long:
+ * a level-triggered listener with a pending connection it cannot accept
+ * otherwise fires again at once, for ever. */
+#define METRICS_ACCEPT_REST_MS 250
+/*
+ * Memory: a page is rendered once into one block and handed to every
+ * connection by reference, so a client that never reads holds a
+ * reference, not a copy. Scrapes that start while a page younger than
+ * METRICS_SHARE_MS is still being sent get that page; while the pages
+ * alive add up to METRICS_PAGE_BUDGET, scrapes get the newest page however
+ * old instead of a new one. A page is at most ~5 MB (16,384 backends).
+ */
+#define METRICS_SHARE_MS 1000
+#define METRICS_PAGE_BUDGET (32u << 20)
+
+/* One rendered page; freed by the last connection done with it. Pages
+ * do not point at struct metrics: libevent may free a connection's output
+ * (and so drop its reference) after metrics_stop(). */
+struct page {
+	unsigned int refs;
+	size_t len;
+	__u64 rendered_ns;
+	char data[];
+};
+
+/* Bytes held by pages alive: one process serves one metrics port. */
+static size_t page_bytes;
+
+struct conn {
+	struct metrics *m;
+	struct bufferevent *bev;
+	struct event *deadline;
+	LIST_ENTRY(conn) link;
+};
 
 struct metrics {
 	struct sluiced *d;
-	struct evhttp *http;
+	struct evconnlistener *lis;
+	struct event *rest;		/* re-enables the listener after an error */
+	bool resting;
+	unsigned int n_conns, max_conns;
+	LIST_HEAD(, conn) conns;
+	struct page *latest;		/* one reference, for sharing */
+	struct slog_ratelimit accept_rl;
 };
 
 static const char *const drop_names[SLUICE_DROP_MAX] = {
@@ -294,60 +355,278 @@ void metrics_render(struct sluiced *d, struct evbuffer *b)
 			    (unsigned long long)d->health_changes);
 }
 
-static void on_metrics(struct evhttp_request *req, void *arg)
+static void page_unref(struct page *p)
 {
-	struct metrics *m = arg;
-	struct evbuffer *b = evbuffer_new();
-
-	if (!b) {
-		evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
+	if (!p || --p->refs)
 		return;
-	}
-	metrics_render(m->d, b);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-			  "text/plain; version=0.0.4; charset=utf-8");
-	evhttp_send_reply(req, HTTP_OK, "OK", b);
-	evbuffer_free(b);
+	page_bytes -= p->len;
+	free(p);
 }
 
-static void on_other(struct evhttp_request *req, void *arg)
+static void page_cleanup(const void *data, size_t len, void *arg)
 {
-	(void)arg;
-	evhttp_send_error(req, HTTP_NOTFOUND, "only /metrics lives here");
+	(void)data, (void)len;
+	page_unref(arg);
+}
+
+/* The page for a scrape starting now, with a reference for the caller. */
+static struct page *page_get(struct metrics *m)
+{
+	struct page *p, *l = m->latest;
+	__u64 now = sluice_now_ns();
+	struct evbuffer *b;
+	size_t len;
+
+	if (l && ((l->refs > 1 && now - l->rendered_ns < METRICS_SHARE_MS * 1000000ull) ||
+		  page_bytes + l->len > METRICS_PAGE_BUDGET)) {
+		l->refs++;
+		return l;
+	}
+	b = evbuffer_new();
+	if (!b)
+		return NULL;
+	metrics_render(m->d, b);
+	len = evbuffer_get_length(b);
+	p = malloc(sizeof(*p) + len);
+	if (!p) {
+		evbuffer_free(b);
+		return NULL;
+	}
+	evbuffer_remove(b, p->data, len);
+	evbuffer_free(b);
+	p->len = len;
+	p->refs = 2; /* the caller's and latest's */
+	p->rendered_ns = now;
+	page_bytes += len;
+	page_unref(m->latest);
+	m->latest = p;
+	return p;
+}
+
+static void listener_update(struct metrics *m)
+{
+	if (!m->resting && m->n_conns < m->max_conns)
+		evconnlistener_enable(m->lis);
+	else
+		evconnlistener_disable(m->lis);
+}
+
+static void conn_close(struct conn *c)
+{
+	struct metrics *m = c->m;
+
+	LIST_REMOVE(c, link);
+	event_free(c->deadline);
+	bufferevent_free(c->bev);
+	free(c);
+	m->n_conns--;
+	listener_update(m);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what;
+	conn_close(arg);
+}
+
+static void on_written(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	conn_close(arg);
+}
+
+static void on_conn_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev, (void)what;
+	conn_close(arg);
+}
+
+/* Queue the status line and headers (and the page unless head_only), then
+ * close once all of it is written. */
+static void respond(struct conn *c, int status, const char *reason, struct page *page,
+		    bool head_only)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	char text[64];
+	size_t len = page ? page->len : (size_t)snprintf(text, sizeof(text), "%d %s\n", status,
+							   reason);
+
+	bufferevent_disable(c->bev, EV_READ);
+	evbuffer_add_printf(out,
+			    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+			    "Connection: close\r\n\r\n",
+			    status, reason,
+			    page ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain", len);
+	if (head_only)
+		page_unref(page);
+	else if (page)
+		evbuffer_add_reference(out, page->data, page->len, page_cleanup, page);
+	else
+		evbuffer_add(out, text, len);
+	bufferevent_setcb(c->bev, NULL, on_written, on_conn_event, c);
+}
+
+/* The request line and headers are all in; answer them. */
+static void handle(struct conn *c, struct evbuffer *in)
+{
+	char *line = evbuffer_readln(in, NULL, EVBUFFER_EOL_CRLF), *hdr;
+	char *method, *target, *version, *save = NULL;
+	bool body = false, head;
+	struct page *page;
+
+	method = line ? strtok_r(line, " ", &save) : NULL;
+	target = method ? strtok_r(NULL, " ", &save) : NULL;
+	version = target ? strtok_r(NULL, " ", &save) : NULL;
+	if (!version || strtok_r(NULL, " ", &save) || strncmp(version, "HTTP/1.", 7)) {
+		free(line);
+		respond(c, 400, "Bad Request", NULL, false);
+		return;
+	}
+	while ((hdr = evbuffer_readln(in, NULL, EVBUFFER_EOL_CRLF)) && hdr[0]) {
+		char *colon = strchr(hdr, ':');
+
+		/* There is no body to read: a request announcing one is refused
+		 * rather than read or left to be taken for the next request. */
+		if (colon && ((colon - hdr == 17 && !strncasecmp(hdr, "transfer-encoding", 17)) ||
+			      (colon - hdr == 14 && !strncasecmp(hdr, "content-length", 14) &&
+			       strtoul(colon + 1, NULL, 10) != 0)))
+			body = true;
+		free(hdr);
+	}
+	free(hdr);
+	head = strcmp(method, "HEAD") == 0;
+	if (strcmp(method, "GET") && !head)
+		respond(c, 501, "Not Implemented", NULL, false);
+	else if (body)
+		respond(c, 413, "Payload Too Large", NULL, false);
+	else if (strcmp(target, "/metrics") && strncmp(target, "/metrics?", 9))
+		respond(c, 404, "Not Found", NULL, false);
+	else if (!(page = page_get(c->m)))
+		respond(c, 503, "Service Unavailable", NULL, false);
+	else
+		respond(c, 200, "OK", page, head);
+	free(line);
+}
+
+static void on_readable(struct bufferevent *bev, void *arg)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+
+	if (end.pos < 0)
+		end = evbuffer_search(in, "\n\n", 2, NULL);
+	if (end.pos >= 0 && (size_t)end.pos <= METRICS_MAX_HEADERS)
+		handle(arg, in);
+	else if (evbuffer_get_length(in) > METRICS_MAX_HEADERS)
+		respond(arg, 400, "Bad Request", NULL, false);
+}
+
+static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
+		      int salen, void *arg)
+{
+	struct metrics *m = arg;
+	const struct timeval deadline = {METRICS_DEADLINE_S, 0};
+	struct conn *c = calloc(1, sizeof(*c));
+
+	(void)lis, (void)sa, (void)salen;
+	if (!c || m->n_conns >= m->max_conns ||
+	    !(c->bev = bufferevent_socket_new(m->d->base, fd, BEV_OPT_CLOSE_ON_FREE))) {
+		free(c);
+		evutil_closesocket(fd);
+		return;
+	}
+	c->m = m;
+	c->deadline = evtimer_new(m->d->base, on_deadline, c);
+	if (!c->deadline) {
+		bufferevent_free(c->bev);
+		free(c);
+		return;
+	}
+	LIST_INSERT_HEAD(&m->conns, c, link);
+	m->n_conns++;
+	evtimer_add(c->deadline, &deadline);
+	/* Past the limit the headers are refused: no need to read more. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, METRICS_MAX_HEADERS + 1);
+	bufferevent_setcb(c->bev, on_readable, NULL, on_conn_event, c);
+	bufferevent_enable(c->bev, EV_READ);
+	listener_update(m);
+}
+
+static void on_rested(evutil_socket_t fd, short what, void *arg)
+{
+	struct metrics *m = arg;
+
+	(void)fd, (void)what;
+	m->resting = false;
+	listener_update(m);
+}
+
+static void on_accept_error(struct evconnlistener *lis, void *arg)
+{
+	struct metrics *m = arg;
+	const struct timeval rest = {0, METRICS_ACCEPT_REST_MS * 1000};
+	int err = EVUTIL_SOCKET_ERROR();
+
+	(void)lis;
+	slog_rl(&m->accept_rl, SLOG_WARN,
+		"metrics: cannot accept a connection: %s (%u open); pausing %u ms",
+		strerror(err), m->n_conns, METRICS_ACCEPT_REST_MS);
+	m->resting = true;
+	listener_update(m);
+	evtimer_add(m->rest, &rest);
+}
+
+/* A share of the descriptors, so that connections to this port can never
+ * take those the health probes and the control socket need. */
+static unsigned int max_conns(void)
+{
+	struct rlimit rl;
+	rlim_t share;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return METRICS_MAX_CONNS;
+	share = rl.rlim_cur / METRICS_FD_SHARE;
+	if (share < 1)
+		share = 1;
+	return share < METRICS_MAX_CONNS ? (unsigned int)share : METRICS_MAX_CONNS;
 }
 
 int metrics_start(struct sluiced *d, struct metrics **out)
 {
 	struct metrics *m = calloc(1, sizeof(*m));
-	struct sluice_addr addr;
-	char host[SLUICE_ADDR_STRLEN];
-	__u16 port;
+	struct sockaddr_storage ss;
+	int sslen = sizeof(ss);
 
 	*out = NULL;
 	if (!m)
 		return -ENOMEM;
 	m->d = d;
-	sluice_endpoint_parse(d->base_conf.metrics_listen, &addr, &port);
-	sluice_addr_format(&addr, host, sizeof(host));
-	m->http = evhttp_new(d->base);
-	if (!m->http) {
+	LIST_INIT(&m->conns);
+	m->max_conns = max_conns();
+	m->accept_rl = (struct slog_ratelimit)SLOG_RATELIMIT_INIT(10, 1);
+	if (evutil_parse_sockaddr_port(d->base_conf.metrics_listen, (struct sockaddr *)&ss,
+				       &sslen) < 0) {
+		slog(SLOG_ERR, "metrics: cannot parse %s", d->base_conf.metrics_listen);
 		free(m);
-		return -ENOMEM;
+		return -EINVAL;
 	}
-	evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
-	evhttp_set_max_headers_size(m->http, METRICS_MAX_HEADERS);
-	evhttp_set_max_body_size(m->http, METRICS_MAX_BODY);
-	evhttp_set_timeout(m->http, 10);
-	evhttp_set_cb(m->http, "/metrics", on_metrics, m);
-	evhttp_set_gencb(m->http, on_other, m);
-	if (!evhttp_bind_socket_with_handle(m->http, host, port)) {
+	m->rest = evtimer_new(d->base, on_rested, m);
+	m->lis = m->rest ? evconnlistener_new_bind(d->base, on_accept, m,
+						   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
+							   LEV_OPT_REUSEABLE,
+						   METRICS_BACKLOG, (struct sockaddr *)&ss, sslen)
+			 : NULL;
+	if (!m->lis) {
 		slog(SLOG_ERR, "metrics: cannot listen on %s: %s", d->base_conf.metrics_listen,
 		     strerror(errno));
-		evhttp_free(m->http);
+		if (m->rest)
+			event_free(m->rest);
 		free(m);
 		return -EADDRINUSE;
 	}
-	slog(SLOG_INFO, "metrics on http://%s/metrics", d->base_conf.metrics_listen);
+	evconnlistener_set_error_cb(m->lis, on_accept_error);
+	slog(SLOG_INFO, "metrics on http://%s/metrics (at most %u connections, %u s each)",
+	     d->base_conf.metrics_listen, m->max_conns, METRICS_DEADLINE_S);
 	*out = m;
 	return 0;
 }
@@ -356,6 +635,10 @@ void metrics_stop(struct metrics *m)
 {
 	if (!m)
 		return;
-	evhttp_free(m->http);
+	while (!LIST_EMPTY(&m->conns))
+		conn_close(LIST_FIRST(&m->conns));
+	evconnlistener_free(m->lis);
+	event_free(m->rest);
+	page_unref(m->latest);
 	free(m);
 }

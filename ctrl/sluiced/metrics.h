@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Prometheus metrics: text exposition format on GET /metrics, served by
- * the daemon's own event loop (libevent's evhttp) on the configured
- * address, loopback by default. docs/config.md lists every metric.
+ * the daemon's own event loop on the configured address, loopback by
+ * default, within fixed limits on connections, time and memory
+ * (docs/control.md, "Metrics limits"). docs/config.md lists every metric.
  */
 #ifndef SLUICED_METRICS_H
 #define SLUICED_METRICS_H

@@ -111,7 +111,19 @@ int persist_write(const char *path, const char *text, char *err, size_t errlen)
 		snprintf(err, errlen, "state file %s: path too long", path);
 		return -ENAMETOOLONG;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* Whoever can write to the directory could leave a symlink at the
+	 * temporary name; opening through it would overwrite its target with
+	 * the state (as root), and the rename would then put the link in the
+	 * state file's place. So the name is cleared (a leftover from a crash,
+	 * or such a link: unlink removes the link, not its target) and created
+	 * afresh: O_EXCL fails on anything there, a link included, should one
+	 * reappear in between, and O_NOFOLLOW says so for good measure. */
+	if (unlink(tmp) < 0 && errno != ENOENT) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot remove the leftover %s: %s", tmp, strerror(-rc));
+		return rc;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(-rc));

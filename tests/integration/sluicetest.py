@@ -156,10 +156,10 @@ class Sluiced:
         with open(self.config_path, "w") as f:
             json.dump(cfg, f, indent=1)
 
-    def start(self, ready=True):
+    def start(self, ready=True, preexec_fn=None):
         log = open(self.log_path, "a")
         self.proc = spawn(self.wrap + [SLUICED, "-c", self.config_path, "--state", self.state_path],
-                          stderr=log, stdout=log)
+                          stderr=log, stdout=log, preexec_fn=preexec_fn)
         log.close()
         if not ready:
             return self.proc

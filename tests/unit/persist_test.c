@@ -3,6 +3,7 @@
  * The state file (persist.c): what is written is read back; a process that
  * dies between writing the new contents and renaming them over the old
  * file leaves the old state, whole; a failed rename changes nothing; a
+ * symlink planted at the temporary name is not written through; a
  * file that cannot be trusted is refused with its name and the reason.
  *
  * rename() is wrapped (-Wl,--wrap=rename) so the test can kill the writer
@@ -181,6 +182,34 @@ static void test_crash_before_rename(void **state)
 	assert_int_equal(access(tmp, F_OK), -1);
 }
 
+/* A link at the temporary name, to a file the writer may overwrite (it
+ * runs as root): the target is untouched and the state is a regular file. */
+static void test_tmp_symlink_not_followed(void **state)
+{
+	char tmp[160], victim[160], buf[64] = "";
+	struct stat sb;
+	FILE *f;
+	(void)state;
+
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	f = fopen(victim, "w");
+	assert_non_null(f);
+	fputs("precious", f);
+	fclose(f);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	assert_int_equal(symlink(victim, tmp), 0);
+	save(7);
+	f = fopen(victim, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	assert_string_equal(buf, "precious");
+	assert_int_equal(lstat(path, &sb), 0);
+	assert_true(S_ISREG(sb.st_mode));
+	assert_int_equal(load_weight(), 7);
+	assert_int_equal(lstat(tmp, &sb), -1);
+}
+
 static void test_failed_rename(void **state)
 {
 	struct overlay ov;
@@ -278,6 +307,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_before_rename, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tmp_symlink_not_followed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_rename, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_dir_sync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_refused, setup, teardown),
