@@ -8,6 +8,7 @@
 
 #include "addr.h"
 #include "args.h"
+#include "errmsg.h"
 
 const char args_usage[] =
 	"usage: sluicectl [-j|--json] [-s|--socket PATH] OBJECT COMMAND [ARGS]\n"
@@ -35,14 +36,16 @@ const char args_usage[] =
 static int usage_err(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* A usage error: -EINVAL and the message (lib/errmsg.h). */
 static int usage_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
+	int rc;
 
 	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
+	rc = sluice_verrf(err, errlen, -EINVAL, fmt, ap);
 	va_end(ap);
-	return -EINVAL;
+	return rc;
 }
 
 /* The one word of names[] that word is a prefix of, exactly or uniquely. */

@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "errmsg.h"
 #include "client.h"
 
 static int send_all(int fd, const char *buf, size_t len)
@@ -38,21 +39,20 @@ int client_call(const char *path, const json_t *req, json_t **resp, char *err, s
 
 	*resp = NULL;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
-		snprintf(err, errlen, "socket path too long: %s", path);
-		return -ENAMETOOLONG;
+		return sluice_errf(err, errlen, -ENAMETOOLONG, "socket path too long: %s", path);
 	}
 	strcpy(sun.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		rc = -errno;
-		snprintf(err, errlen, "socket: %s", strerror(-rc));
-		return rc;
+		return sluice_errf(err, errlen, rc, "socket: %s", strerror(-rc));
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		rc = -errno;
-		snprintf(err, errlen, "cannot connect to sluiced at %s: %s", path, strerror(-rc));
+		sluice_errf(err, errlen, 0, "cannot connect to sluiced at %s: %s", path,
+			    strerror(-rc));
 		close(fd);
 		return rc;
 	}
@@ -62,7 +62,7 @@ int client_call(const char *path, const json_t *req, json_t **resp, char *err, s
 		rc = send_all(fd, "\n", 1);
 	free(text);
 	if (rc < 0) {
-		snprintf(err, errlen, "cannot send the request: %s", strerror(-rc));
+		sluice_errf(err, errlen, 0, "cannot send the request: %s", strerror(-rc));
 		close(fd);
 		return rc;
 	}
@@ -76,9 +76,8 @@ int client_call(const char *path, const json_t *req, json_t **resp, char *err, s
 			cap = buf ? cap * 2 : cap;
 			nb = cap > CLIENT_MAX_RESPONSE + 1 ? NULL : realloc(buf, cap);
 			if (!nb) {
-				snprintf(err, errlen, "response larger than %u bytes",
-					 CLIENT_MAX_RESPONSE);
-				rc = -E2BIG;
+				rc = sluice_errf(err, errlen, -E2BIG, "response larger than %u bytes",
+						 CLIENT_MAX_RESPONSE);
 				goto out;
 			}
 			buf = nb;
@@ -88,9 +87,9 @@ int client_call(const char *path, const json_t *req, json_t **resp, char *err, s
 			continue;
 		if (n < 0) {
 			rc = -errno;
-			snprintf(err, errlen, "%s",
-				 rc == -EAGAIN ? "no answer from sluiced within the timeout"
-					       : strerror(-rc));
+			sluice_errf(err, errlen, 0, "%s",
+				    rc == -EAGAIN ? "no answer from sluiced within the timeout"
+						  : strerror(-rc));
 			goto out;
 		}
 		if (n == 0)
@@ -101,7 +100,7 @@ int client_call(const char *path, const json_t *req, json_t **resp, char *err, s
 	if (!*resp || !json_is_object(*resp)) {
 		json_decref(*resp);
 		*resp = NULL;
-		snprintf(err, errlen, "sluiced sent %s",
+		sluice_errf(err, errlen, 0, "sluiced sent %s",
 			 len ? "something that is not a JSON object" : "nothing back");
 		rc = -EPROTO;
 		goto out;

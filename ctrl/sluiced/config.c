@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errmsg.h"
 #include "config.h"
 #include "sluice/shm.h"
 
@@ -672,18 +673,16 @@ int conf_load(const char *file, struct conf *out, char *err, size_t errlen)
 	if (!root) {
 		/* jansson reports a missing or unreadable file as line -1. */
 		if (jerr.line < 0)
-			snprintf(err, errlen, "%s: %s", file, jerr.text);
-		else
-			snprintf(err, errlen, "%s:%d:%d: %s", file, jerr.line, jerr.column,
-				 jerr.text);
-		return -EINVAL;
+			return sluice_errf(err, errlen, -EINVAL, "%s: %s", file, jerr.text);
+		return sluice_errf(err, errlen, -EINVAL, "%s:%d:%d: %s", file, jerr.line,
+				   jerr.column, jerr.text);
 	}
 	msg[0] = '\0';
 	rc = conf_from_json(root, out, &e);
 	json_decref(root);
 	if (rc < 0)
-		snprintf(err, errlen, "%s: %s", file, msg);
-	return rc;
+		return sluice_errf(err, errlen, rc, "%s: %s", file, msg);
+	return 0;
 }
 
 void conf_free(struct conf *c)

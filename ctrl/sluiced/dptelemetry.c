@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "errmsg.h"
 #include "dptelemetry.h"
 
 #define TELEMETRY_GLOB "/var/run/dpdk/*/dpdk_telemetry.v2"
@@ -55,7 +56,7 @@ json_t *dptelemetry_query(pid_t pid, const char *cmd, char *err, size_t errlen)
 	const char *comma = strchr(cmd, ',');
 
 	snprintf(name, sizeof(name), "%.*s", comma ? (int)(comma - cmd) : (int)strlen(cmd), cmd);
-	snprintf(err, errlen, "no telemetry socket of sluice-dp (pid %d) under /var/run/dpdk",
+	sluice_errf(err, errlen, 0, "no telemetry socket of sluice-dp (pid %d) under /var/run/dpdk",
 		 (int)pid);
 	if (glob(TELEMETRY_GLOB, 0, NULL, &g) != 0)
 		return NULL;
@@ -74,8 +75,8 @@ json_t *dptelemetry_query(pid_t pid, const char *cmd, char *err, size_t errlen)
 		json_decref(hello);
 		errno = 0;
 		if (send(fd, cmd, strlen(cmd), 0) < 0 || !(reply = recv_json(fd, buf, sizeof(buf)))) {
-			snprintf(err, errlen, "sluice-dp's telemetry did not answer %s: %s", name,
-				 errno ? strerror(errno) : "no JSON reply");
+			sluice_errf(err, errlen, 0, "sluice-dp's telemetry did not answer %s: %s",
+				    name, errno ? strerror(errno) : "no JSON reply");
 			close(fd);
 			break;
 		}
@@ -83,7 +84,8 @@ json_t *dptelemetry_query(pid_t pid, const char *cmd, char *err, size_t errlen)
 		if (!answer || json_is_null(answer)) {
 			json_decref(answer);
 			answer = NULL;
-			snprintf(err, errlen, "sluice-dp refused %s (an older sluice-dp?)", name);
+			sluice_errf(err, errlen, 0, "sluice-dp refused %s (an older sluice-dp?)",
+				    name);
 		}
 		json_decref(reply);
 		close(fd);

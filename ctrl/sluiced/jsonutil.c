@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errmsg.h"
 #include "jsonutil.h"
 
 void ju_path_key(char *out, const char *path, const char *key)
@@ -23,36 +24,18 @@ void ju_path_index(char *out, const char *path, size_t i)
 
 int ju_fail(struct ju_err *e, const char *path, const char *fmt, ...)
 {
-	char raw[1024];
+	char what[1024];
 	va_list ap;
-	int n = 0;
 
 	if (!e || !e->buf || !e->len)
 		return -EINVAL;
-	if (path && *path)
-		n = snprintf(e->buf, e->len, "%s: ", path);
-	if (n < 0 || (size_t)n >= e->len)
-		return -EINVAL;
 	va_start(ap, fmt);
-	vsnprintf(raw, sizeof(raw), fmt, ap);
+	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	/* Messages quote what they refuse, and they end up in the log, in
-	 * sluicectl's output and on a terminal: a CR, LF or escape sequence
-	 * from a file or a client must not forge a line there. */
-	e->buf[n] = '\0';
-	for (const unsigned char *r = (const unsigned char *)raw; *r; r++) {
-		size_t room = e->len - (size_t)n;
-		int w;
-
-		if (*r < 0x20 || *r == 0x7f)
-			w = snprintf(e->buf + n, room, "\\x%02x", *r);
-		else
-			w = snprintf(e->buf + n, room, "%c", *r);
-		if (w < 0 || (size_t)w >= room)
-			break;
-		n += w;
-	}
-	return -EINVAL;
+	/* sluice_errf escapes what the message quotes (lib/errmsg.h). */
+	if (path && *path)
+		return sluice_errf(e->buf, e->len, -EINVAL, "%s: %s", path, what);
+	return sluice_errf(e->buf, e->len, -EINVAL, "%s", what);
 }
 
 static const char *type_name(const json_t *v)

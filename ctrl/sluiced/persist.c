@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "errmsg.h"
 #include "log.h"
 #include "persist.h"
 
@@ -39,11 +40,10 @@ int persist_load(const char *path, struct overlay *ov, json_t **ids, char *err, 
 	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
 		if (jerr.line < 0)
-			snprintf(err, errlen, "state file %s: %s", path, jerr.text);
-		else
-			snprintf(err, errlen, "state file %s:%d:%d: %s", path, jerr.line,
-				 jerr.column, jerr.text);
-		return -EINVAL;
+			return sluice_errf(err, errlen, -EINVAL, "state file %s: %s", path,
+					   jerr.text);
+		return sluice_errf(err, errlen, -EINVAL, "state file %s:%d:%d: %s", path,
+				   jerr.line, jerr.column, jerr.text);
 	}
 	if ((rc = ju_expect_object(&e, root, "(top level)")) < 0 ||
 	    (rc = ju_check_keys(&e, root, "(top level)", keys)) < 0 ||
@@ -65,7 +65,7 @@ int persist_load(const char *path, struct overlay *ov, json_t **ids, char *err, 
 	json_decref(root);
 	return 0;
 fail:
-	snprintf(err, errlen, "state file %s: %s", path, msg);
+	sluice_errf(err, errlen, 0, "state file %s: %s", path, msg);
 	json_decref(root);
 	return rc;
 }
@@ -108,8 +108,8 @@ int persist_write(const char *path, const char *text, char *err, size_t errlen)
 	int fd, rc;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
-		snprintf(err, errlen, "state file %s: path too long", path);
-		return -ENAMETOOLONG;
+		return sluice_errf(err, errlen, -ENAMETOOLONG, "state file %s: path too long",
+				   path);
 	}
 	/* Whoever can write to the directory could leave a symlink at the
 	 * temporary name; opening through it would overwrite its target with
@@ -120,14 +120,13 @@ int persist_write(const char *path, const char *text, char *err, size_t errlen)
 	 * reappear in between, and O_NOFOLLOW says so for good measure. */
 	if (unlink(tmp) < 0 && errno != ENOENT) {
 		rc = -errno;
-		snprintf(err, errlen, "cannot remove the leftover %s: %s", tmp, strerror(-rc));
-		return rc;
+		return sluice_errf(err, errlen, rc, "cannot remove the leftover %s: %s", tmp,
+				   strerror(-rc));
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		rc = -errno;
-		snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(-rc));
-		return rc;
+		return sluice_errf(err, errlen, rc, "cannot create %s: %s", tmp, strerror(-rc));
 	}
 	rc = write_all(fd, text, strlen(text));
 	if (rc == 0)
@@ -138,13 +137,14 @@ int persist_write(const char *path, const char *text, char *err, size_t errlen)
 	if (close(fd) < 0 && rc == 0)
 		rc = -errno;
 	if (rc < 0) {
-		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(-rc));
+		sluice_errf(err, errlen, 0, "cannot write %s: %s", tmp, strerror(-rc));
 		unlink(tmp);
 		return rc;
 	}
 	if (rename(tmp, path) < 0) {
 		rc = -errno;
-		snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(-rc));
+		sluice_errf(err, errlen, 0, "cannot rename %s to %s: %s", tmp, path,
+			    strerror(-rc));
 		unlink(tmp);
 		return rc;
 	}
