@@ -12,6 +12,10 @@
 
 #include "daemon.h"
 
+/* Parse and run one request: the response object, never NULL. *wait is
+ * set when the response must wait until the change is published. */
+json_t *control_dispatch(struct sluiced *d, const char *buf, size_t len, bool *wait);
+
 typedef json_t *cmd_fn(struct sluiced *d, const json_t *req);
 
 /* Editing (answers after the publish). */

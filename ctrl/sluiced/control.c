@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include "control.h"
-#include "daemon.h"
 #include "log.h"
 
 struct conn {
@@ -32,7 +31,8 @@ struct conn {
 };
 
 struct control {
-	struct sluiced *d;
+	struct event_base *base;
+	struct control_hooks hooks;
 	struct evconnlistener *listener;
 	char path[108];
 	ino_t ino;			/* of our socket file, to remove only ours */
@@ -57,7 +57,7 @@ static void conn_free(struct conn *c)
 	struct control *ctl = c->ctl;
 
 	if (c->pending) {
-		daemon_cancel_settled(ctl->d, &c->waiter);
+		ctl->hooks.cancel_settled(ctl->hooks.ctx, &c->waiter);
 		json_decref(c->pending);
 	}
 	if (c->prev)
@@ -91,23 +91,24 @@ static void send_reply(struct conn *c, json_t *resp)
 		conn_free(c);
 }
 
-/* The change this reply waited for is published: fill in the generation. */
+/* The change this reply waited for is in force: the owner fills in what
+ * it knows (the generation). */
 static void settled(void *arg)
 {
 	struct conn *c = arg;
+	struct control *ctl = c->ctl;
 	json_t *resp = c->pending;
-	__u64 gen;
 
 	c->pending = NULL;
-	daemon_current_snapshot(c->ctl->d, &gen);
-	json_object_set_new(resp, "generation", json_integer((json_int_t)gen));
+	ctl->hooks.complete(ctl->hooks.ctx, &c->waiter, resp);
 	send_reply(c, resp);
 }
 
 static void handle(struct conn *c, const char *buf, size_t len)
 {
+	struct control *ctl = c->ctl;
 	bool wait = false;
-	json_t *resp = control_dispatch(c->ctl->d, buf, len, &wait);
+	json_t *resp = ctl->hooks.dispatch(ctl->hooks.ctx, buf, len, &wait);
 
 	if (!wait || !json_is_true(json_object_get(resp, "ok"))) {
 		send_reply(c, resp);
@@ -116,7 +117,7 @@ static void handle(struct conn *c, const char *buf, size_t len)
 	c->pending = resp;
 	c->waiter.fn = settled;
 	c->waiter.arg = c;
-	daemon_when_settled(c->ctl->d, &c->waiter);
+	ctl->hooks.when_settled(ctl->hooks.ctx, &c->waiter);
 }
 
 static void on_read(struct bufferevent *bev, void *arg)
@@ -209,7 +210,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	(void)l, (void)sa, (void)socklen;
 	c = calloc(1, sizeof(*c));
 	if (c)
-		c->bev = bufferevent_socket_new(ctl->d->base, fd, BEV_OPT_CLOSE_ON_FREE);
+		c->bev = bufferevent_socket_new(ctl->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (!c || !c->bev) {
 		free(c);
 		close(fd);
@@ -311,7 +312,7 @@ static int open_socket(struct control *ctl, const char *path, const char *group)
 	return fd;
 }
 
-int control_start(struct sluiced *d, struct control **out)
+int control_start(const struct control_params *p, struct control **out)
 {
 	struct control *ctl = calloc(1, sizeof(*ctl));
 	int fd;
@@ -319,15 +320,16 @@ int control_start(struct sluiced *d, struct control **out)
 	*out = NULL;
 	if (!ctl)
 		return -ENOMEM;
-	ctl->d = d;
+	ctl->base = p->base;
+	ctl->hooks = p->hooks;
 	ctl->rl = (struct slog_ratelimit)SLOG_RATELIMIT_INIT(10, 3);
-	snprintf(ctl->path, sizeof(ctl->path), "%s", d->base_conf.control_socket);
-	fd = open_socket(ctl, ctl->path, d->base_conf.control_group);
+	snprintf(ctl->path, sizeof(ctl->path), "%s", p->path);
+	fd = open_socket(ctl, ctl->path, p->group);
 	if (fd < 0) {
 		free(ctl);
 		return fd;
 	}
-	ctl->listener = evconnlistener_new(d->base, on_accept, ctl,
+	ctl->listener = evconnlistener_new(ctl->base, on_accept, ctl,
 					   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 64, fd);
 	if (!ctl->listener) {
 		close(fd);
@@ -336,7 +338,7 @@ int control_start(struct sluiced *d, struct control **out)
 		return -ENOMEM;
 	}
 	slog(SLOG_INFO, "control socket %s (%s)", ctl->path,
-	     d->base_conf.control_group[0] ? "owner and group" : "owner only");
+	     p->group && p->group[0] ? "owner and group" : "owner only");
 	*out = ctl;
 	return 0;
 }

@@ -11,31 +11,60 @@
  *   {"ok": false, "error": "no backend 10.0.1.9 in VIP 10.0.0.10:80/tcp"}
  *
  * Malformed, oversized, slow and unknown requests get an error response;
- * the daemon carries on. Commands that change the configuration answer
- * once the change is published and acknowledged by the data plane.
+ * the owner carries on. The server knows framing, limits and replies, not
+ * the commands: its owner hands it a dispatch function and a way to wait
+ * until a change is in force (struct control_hooks), so commands that
+ * change the configuration answer once the change is published and
+ * acknowledged by the data plane.
  */
 #ifndef SLUICED_CONTROL_H
 #define SLUICED_CONTROL_H
 
+#include <event2/event.h>
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #define CONTROL_MAX_REQUEST (64 * 1024)
 #define CONTROL_MAX_CLIENTS 64
 #define CONTROL_TIMEOUT_S 5
 #define CONTROL_DRAIN_MAX (1024 * 1024) /* input discarded after a reply */
 
-struct sluiced;
 struct control;
 
-int control_start(struct sluiced *d, struct control **out);
+/* Someone waiting until the changes so far are in force (a reply). fn and
+ * arg are the waiter's; seq and next belong to whoever keeps the list. */
+struct settle_waiter {
+	void (*fn)(void *arg);
+	void *arg;
+	uint64_t seq;
+	struct settle_waiter *next;
+};
+
+struct control_hooks {
+	void *ctx;
+	/* Parse and run one request: the response, never NULL. *wait is set
+	 * when the response must wait until the change is in force. */
+	json_t *(*dispatch)(void *ctx, const char *buf, size_t len, bool *wait);
+	/* Call w->fn(w->arg) once every change made so far is in force (at
+	 * once, from within, when nothing is pending). */
+	void (*when_settled)(void *ctx, struct settle_waiter *w);
+	/* w will not be called: forget it. */
+	void (*cancel_settled)(void *ctx, struct settle_waiter *w);
+	/* Fill in a waiting response now that w was called. */
+	void (*complete)(void *ctx, const struct settle_waiter *w, json_t *resp);
+};
+
+struct control_params {
+	struct event_base *base;
+	const char *path;
+	const char *group;		/* NULL or "": owner only */
+	struct control_hooks hooks;
+};
+
+int control_start(const struct control_params *p, struct control **out);
 /* Closes every connection and removes the socket file. Accepts NULL. */
 void control_stop(struct control *c);
-
-/* Parse and run one request (commands.c): returns the response object;
- * *wait is set when the response must wait until the change is
- * published. Never NULL. */
-json_t *control_dispatch(struct sluiced *d, const char *buf, size_t len, bool *wait);
 
 /* {"ok": false, "error": msg}. */
 json_t *control_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -10,6 +10,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "control.h"
 #include "daemon.h"
 #include "log.h"
@@ -265,6 +266,33 @@ void daemon_cancel_settled(struct sluiced *d, struct settle_waiter *w)
 			*pp = w->next;
 			return;
 		}
+}
+
+/* ---- the control socket's hooks ---- */
+
+static json_t *ctl_dispatch(void *ctx, const char *buf, size_t len, bool *wait)
+{
+	return control_dispatch(ctx, buf, len, wait);
+}
+
+static void ctl_when_settled(void *ctx, struct settle_waiter *w)
+{
+	daemon_when_settled(ctx, w);
+}
+
+static void ctl_cancel_settled(void *ctx, struct settle_waiter *w)
+{
+	daemon_cancel_settled(ctx, w);
+}
+
+/* A change is in force: the reply says in which generation. */
+static void ctl_complete(void *ctx, const struct settle_waiter *w, json_t *resp)
+{
+	__u64 gen;
+
+	(void)w;
+	daemon_current_snapshot(ctx, &gen);
+	json_object_set_new(resp, "generation", json_integer((json_int_t)gen));
 }
 
 /* ---- commit ---- */
@@ -533,7 +561,17 @@ int daemon_start(struct sluiced *d)
 		if (di.alive)
 			xdpctl_take_back(d->xdp);
 	}
-	rc = control_start(d, &d->ctl);
+	rc = control_start(&(struct control_params){
+				   .base = d->base,
+				   .path = d->base_conf.control_socket,
+				   .group = d->base_conf.control_group,
+				   .hooks = {.ctx = d,
+					     .dispatch = ctl_dispatch,
+					     .when_settled = ctl_when_settled,
+					     .cancel_settled = ctl_cancel_settled,
+					     .complete = ctl_complete},
+			   },
+			   &d->ctl);
 	if (rc < 0)
 		return rc;
 	if (d->base_conf.metrics_enabled) {
