@@ -22,6 +22,10 @@
 struct conn {
 	struct control *ctl;
 	struct bufferevent *bev;
+	/* A deadline for each step: a complete request from accept, then the
+	 * reply out and the client gone. Idle timeouts would let a client
+	 * that sends a byte now and then hold its slot forever. */
+	struct event *deadline;
 	struct settle_waiter waiter;	/* when the reply waits for a publish */
 	json_t *pending;		/* that reply */
 	bool replied;			/* close once the output is flushed */
@@ -33,6 +37,7 @@ struct conn {
 struct control {
 	struct event_base *base;
 	struct control_hooks hooks;
+	struct control_limits lim;
 	struct evconnlistener *listener;
 	char path[108];
 	ino_t ino;			/* of our socket file, to remove only ours */
@@ -40,6 +45,11 @@ struct control {
 	unsigned int n_conns;
 	struct slog_ratelimit rl;
 };
+
+static struct timeval ms_tv(unsigned int ms)
+{
+	return (struct timeval){.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+}
 
 json_t *control_error(const char *fmt, ...)
 {
@@ -67,8 +77,17 @@ static void conn_free(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	ctl->n_conns--;
+	if (c->deadline)
+		event_free(c->deadline);
 	bufferevent_free(c->bev);
 	free(c);
+}
+
+static void arm_deadline(struct conn *c, unsigned int ms)
+{
+	struct timeval tv = ms_tv(ms);
+
+	evtimer_add(c->deadline, &tv);
 }
 
 static void send_reply(struct conn *c, json_t *resp)
@@ -86,6 +105,7 @@ static void send_reply(struct conn *c, json_t *resp)
 		free(text);
 	}
 	c->replied = true;
+	arm_deadline(c, c->ctl->lim.request_ms);
 	bufferevent_enable(c->bev, EV_WRITE);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 		conn_free(c);
@@ -115,6 +135,8 @@ static void handle(struct conn *c, const char *buf, size_t len)
 		return;
 	}
 	c->pending = resp;
+	/* Waiting on the data plane is not the client's fault. */
+	evtimer_del(c->deadline);
 	c->waiter.fn = settled;
 	c->waiter.arg = c;
 	ctl->hooks.when_settled(ctl->hooks.ctx, &c->waiter);
@@ -176,13 +198,6 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		conn_free(c); /* done, gone, or our reply could not be written */
 		return;
 	}
-	if (what & BEV_EVENT_TIMEOUT) {
-		if (c->pending)
-			return; /* waiting on the data plane is not the client's fault */
-		send_reply(c, control_error("no complete request within %d s",
-					    CONTROL_TIMEOUT_S));
-		return;
-	}
 	if (what & BEV_EVENT_EOF) {
 		if (c->pending)
 			return; /* half-closed client: it still reads the reply */
@@ -200,20 +215,39 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd, (void)what;
+	if (c->replied) {
+		conn_free(c); /* it does not take its reply, or does not leave */
+		return;
+	}
+	send_reply(c, control_error("no complete request within %g s",
+				    c->ctl->lim.request_ms / 1000.0));
+}
+
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		      int socklen, void *arg)
 {
 	struct control *ctl = arg;
-	struct timeval tv = {.tv_sec = CONTROL_TIMEOUT_S, .tv_usec = 0};
 	struct conn *c;
 
 	(void)l, (void)sa, (void)socklen;
 	c = calloc(1, sizeof(*c));
-	if (c)
+	if (c) {
 		c->bev = bufferevent_socket_new(ctl->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!c || !c->bev) {
+		c->deadline = evtimer_new(ctl->base, on_deadline, c);
+	}
+	if (!c || !c->bev || !c->deadline) {
+		if (c && c->bev)
+			bufferevent_free(c->bev); /* closes fd */
+		else
+			close(fd);
+		if (c && c->deadline)
+			event_free(c->deadline);
 		free(c);
-		close(fd);
 		slog_rl(&ctl->rl, SLOG_ERR, "control: out of memory accepting a connection");
 		return;
 	}
@@ -224,7 +258,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	ctl->conns = c;
 	ctl->n_conns++;
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
-	bufferevent_set_timeouts(c->bev, &tv, &tv);
+	arm_deadline(c, ctl->lim.request_ms);
 	/* Read no more than the limit (and a byte to notice going over). */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, CONTROL_MAX_REQUEST + 2);
 	if (ctl->n_conns > CONTROL_MAX_CLIENTS) {
@@ -322,6 +356,9 @@ int control_start(const struct control_params *p, struct control **out)
 		return -ENOMEM;
 	ctl->base = p->base;
 	ctl->hooks = p->hooks;
+	ctl->lim = p->limits;
+	if (!ctl->lim.request_ms)
+		ctl->lim.request_ms = CONTROL_TIMEOUT_S * 1000;
 	ctl->rl = (struct slog_ratelimit)SLOG_RATELIMIT_INIT(10, 3);
 	snprintf(ctl->path, sizeof(ctl->path), "%s", p->path);
 	fd = open_socket(ctl, ctl->path, p->group);

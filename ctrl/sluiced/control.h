@@ -55,11 +55,17 @@ struct control_hooks {
 	void (*complete)(void *ctx, const struct settle_waiter *w, json_t *resp);
 };
 
+/* Zero fields take the defaults above. Tests shorten them. */
+struct control_limits {
+	unsigned int request_ms;	/* from accept to a complete request */
+};
+
 struct control_params {
 	struct event_base *base;
 	const char *path;
 	const char *group;		/* NULL or "": owner only */
 	struct control_hooks hooks;
+	struct control_limits limits;
 };
 
 int control_start(const struct control_params *p, struct control **out);

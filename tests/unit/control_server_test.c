@@ -97,17 +97,31 @@ static void settle_all(void)
 	}
 }
 
-static int start_on(const char *path, struct control **out)
+static int start_limited(const char *path, struct control_limits lim, struct control **out)
 {
 	return control_start(&(struct control_params){
 				     .base = base,
 				     .path = path,
+				     .limits = lim,
 				     .hooks = {.dispatch = test_dispatch,
 					       .when_settled = test_when_settled,
 					       .cancel_settled = test_cancel_settled,
 					       .complete = test_complete},
 			     },
 			     out);
+}
+
+static int start_on(const char *path, struct control **out)
+{
+	return start_limited(path, (struct control_limits){0}, out);
+}
+
+/* The test's server again, with other limits. */
+static void restart_with(struct control_limits lim)
+{
+	control_stop(ctl);
+	ctl = NULL;
+	assert_int_equal(start_limited(sock_path, lim, &ctl), 0);
 }
 
 static void run_ms(long ms)
@@ -283,6 +297,36 @@ static void test_framing(void **state)
 	expect_alive();
 }
 
+/* The deadline is for the whole request: a client that sends a byte now
+ * and then, never a whole request, is still cut off. */
+static void test_request_deadline(void **state)
+{
+	const char *req = "{\"cmd\": \"status\"}\n";
+	struct reply r = {.len = 0};
+	double start, took;
+	bool closed = false;
+	int fd;
+	(void)state;
+
+	restart_with((struct control_limits){.request_ms = 1000});
+	fd = client();
+	start = now_s();
+	for (size_t i = 0; i + 1 < strlen(req) && !closed; i++) {
+		if (ctl_send_all(fd, req + i, 1) < 0)
+			break;
+		for (int j = 0; j < 60 && !closed; j++) /* 300 ms */
+			closed = pump(fd, &r);
+	}
+	while (!closed && now_s() - start < 10)
+		closed = pump(fd, &r);
+	took = now_s() - start;
+	close(fd);
+	if (!strstr(r.text, "no complete request within 1 s"))
+		fail_msg("trickling client got \"%s\" after %.1f s", r.text, took);
+	assert_true(took < 2.5);
+	expect_alive();
+}
+
 static void test_too_many_clients(void **state)
 {
 	int fds[CONTROL_MAX_CLIENTS + 1];
@@ -373,6 +417,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_socket_path_taken),
 		cmocka_unit_test_setup_teardown(test_framing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_request_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_many_clients, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_change_waits, setup, teardown),
 	};
