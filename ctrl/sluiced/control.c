@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <libgen.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,6 +189,16 @@ static void on_write(struct bufferevent *bev, void *arg)
 	bufferevent_enable(bev, EV_READ);
 }
 
+/* A client that closed its write side still reads the reply; one that
+ * closed the socket cannot. On a unix stream socket only the second shuts
+ * both directions of ours down, which poll() reports as POLLHUP. */
+static bool peer_gone(struct conn *c)
+{
+	struct pollfd p = {.fd = bufferevent_getfd(c->bev), .events = 0};
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
+}
+
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *c = arg;
@@ -199,8 +210,12 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_EOF) {
-		if (c->pending)
+		if (c->pending && !peer_gone(c))
 			return; /* half-closed client: it still reads the reply */
+		if (c->pending) {
+			conn_free(c); /* nobody left to answer: free the slot now */
+			return;
+		}
 		if (len == 0) {
 			conn_free(c);
 			return;

@@ -369,6 +369,26 @@ static void test_change_waits(void **state)
 	assert_int_equal(n_cancelled, 0);
 }
 
+/* A waiting client that hangs up frees its slot at once: its waiter is
+ * cancelled (the change itself stays made). */
+static void test_waiting_client_leaves(void **state)
+{
+	struct reply r = {.len = 0};
+	int fd;
+	(void)state;
+
+	fd = client();
+	send_str(fd, "{\"cmd\": \"change\"}\n");
+	for (int i = 0; i < 10; i++)
+		pump(fd, &r);
+	assert_int_equal(n_waiting, 1);
+	close(fd);
+	run_ms(50);
+	assert_int_equal(n_waiting, 0);
+	assert_int_equal(n_cancelled, 1);
+	expect_alive();
+}
+
 /* Only a socket is ever removed: a control.socket naming a regular file
  * (the configuration, by a typo) refuses to start and leaves it alone; a
  * stale socket of a dead sluiced is replaced. */
@@ -420,6 +440,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_request_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_many_clients, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_change_waits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_waiting_client_leaves, setup, teardown),
 	};
 	int rc;
 
