@@ -121,7 +121,7 @@ static void settled(void *arg)
 	json_t *resp = c->pending;
 
 	c->pending = NULL;
-	ctl->hooks.complete(ctl->hooks.ctx, &c->waiter, resp);
+	ctl->hooks.complete(ctl->hooks.ctx, &c->waiter, resp, true);
 	send_reply(c, resp);
 }
 
@@ -136,8 +136,10 @@ static void handle(struct conn *c, const char *buf, size_t len)
 		return;
 	}
 	c->pending = resp;
-	/* Waiting on the data plane is not the client's fault. */
-	evtimer_del(c->deadline);
+	/* Waiting on the data plane is not the client's fault, so it gets its
+	 * own span; but a data plane that never acknowledges must not hold
+	 * the slot (and the client) forever. */
+	arm_deadline(c, ctl->lim.wait_ms);
 	c->waiter.fn = settled;
 	c->waiter.arg = c;
 	ctl->hooks.when_settled(ctl->hooks.ctx, &c->waiter);
@@ -237,6 +239,18 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	(void)fd, (void)what;
 	if (c->replied) {
 		conn_free(c); /* it does not take its reply, or does not leave */
+		return;
+	}
+	if (c->pending) {
+		struct control *ctl = c->ctl;
+		json_t *resp = c->pending;
+
+		/* The change is made, only not in force yet: still "ok", and
+		 * the owner says what is missing. */
+		c->pending = NULL;
+		ctl->hooks.cancel_settled(ctl->hooks.ctx, &c->waiter);
+		ctl->hooks.complete(ctl->hooks.ctx, &c->waiter, resp, false);
+		send_reply(c, resp);
 		return;
 	}
 	send_reply(c, control_error("no complete request within %g s",
@@ -374,6 +388,8 @@ int control_start(const struct control_params *p, struct control **out)
 	ctl->lim = p->limits;
 	if (!ctl->lim.request_ms)
 		ctl->lim.request_ms = CONTROL_TIMEOUT_S * 1000;
+	if (!ctl->lim.wait_ms)
+		ctl->lim.wait_ms = CONTROL_WAIT_S * 1000;
 	ctl->rl = (struct slog_ratelimit)SLOG_RATELIMIT_INIT(10, 3);
 	snprintf(ctl->path, sizeof(ctl->path), "%s", p->path);
 	fd = open_socket(ctl, ctl->path, p->group);

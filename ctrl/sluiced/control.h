@@ -28,6 +28,7 @@
 #define CONTROL_MAX_REQUEST (64 * 1024)
 #define CONTROL_MAX_CLIENTS 64
 #define CONTROL_TIMEOUT_S 5
+#define CONTROL_WAIT_S 10		/* under sluicectl's 30 s */
 #define CONTROL_DRAIN_MAX (1024 * 1024) /* input discarded after a reply */
 
 struct control;
@@ -51,13 +52,16 @@ struct control_hooks {
 	void (*when_settled)(void *ctx, struct settle_waiter *w);
 	/* w will not be called: forget it. */
 	void (*cancel_settled)(void *ctx, struct settle_waiter *w);
-	/* Fill in a waiting response now that w was called. */
-	void (*complete)(void *ctx, const struct settle_waiter *w, json_t *resp);
+	/* Fill in a waiting response: in_force once w was called, or not
+	 * when the wait took too long (w is cancelled by then; say what is
+	 * still missing). */
+	void (*complete)(void *ctx, const struct settle_waiter *w, json_t *resp, bool in_force);
 };
 
 /* Zero fields take the defaults above. Tests shorten them. */
 struct control_limits {
 	unsigned int request_ms;	/* from accept to a complete request */
+	unsigned int wait_ms;		/* a reply waiting for its change */
 };
 
 struct control_params {

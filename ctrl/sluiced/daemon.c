@@ -285,14 +285,39 @@ static void ctl_cancel_settled(void *ctx, struct settle_waiter *w)
 	daemon_cancel_settled(ctx, w);
 }
 
-/* A change is in force: the reply says in which generation. */
-static void ctl_complete(void *ctx, const struct settle_waiter *w, json_t *resp)
+/* A change is in force: the reply says in which generation. One that is
+ * not yet (the control socket gave up waiting) is still made; the reply
+ * says what holds it back, by lcore, so the operator knows where to look. */
+static void ctl_complete(void *ctx, const struct settle_waiter *w, json_t *resp, bool in_force)
 {
+	struct sluiced *d = ctx;
+	__u32 ids[SLUICE_MAX_LCORES];
+	char who[SLUICE_MAX_LCORES * 12] = "", msg[sizeof(who) + 128];
+	unsigned int n;
+	size_t len = 0;
+	bool published;
 	__u64 gen;
 
-	(void)w;
-	daemon_current_snapshot(ctx, &gen);
-	json_object_set_new(resp, "generation", json_integer((json_int_t)gen));
+	if (in_force) {
+		daemon_current_snapshot(d, &gen);
+		json_object_set_new(resp, "generation", json_integer((json_int_t)gen));
+		return;
+	}
+	published = publisher_pending(d->pub, w->seq, &gen, ids, SLUICE_MAX_LCORES, &n);
+	for (unsigned int i = 0; i < n; i++)
+		len += (size_t)snprintf(who + len, sizeof(who) - len, "%s%u", i ? ", " : "", ids[i]);
+	if (published)
+		snprintf(msg, sizeof(msg), "published, not yet acknowledged%s%s",
+			 n ? (n > 1 ? " by lcores " : " by lcore ") : "", who);
+	else
+		snprintf(msg, sizeof(msg),
+			 "not yet published: generation %llu before it is not yet acknowledged%s%s",
+			 (unsigned long long)gen, n ? (n > 1 ? " by lcores " : " by lcore ") : "",
+			 who);
+	if (published)
+		json_object_set_new(resp, "generation", json_integer((json_int_t)gen));
+	json_object_set_new(resp, "acknowledged", json_false());
+	json_object_set_new(resp, "message", json_string(msg));
 }
 
 /* ---- commit ---- */

@@ -79,10 +79,14 @@ static void test_cancel_settled(void *ctx, struct settle_waiter *w)
 	fail_msg("cancelled a waiter that was not waiting");
 }
 
-static void test_complete(void *ctx, const struct settle_waiter *w, json_t *resp)
+static void test_complete(void *ctx, const struct settle_waiter *w, json_t *resp, bool in_force)
 {
 	(void)ctx, (void)w;
 	json_object_set_new(resp, "generation", json_integer(7));
+	if (!in_force) {
+		json_object_set_new(resp, "acknowledged", json_false());
+		json_object_set_new(resp, "message", json_string("not yet"));
+	}
 }
 
 /* Every change so far is in force. */
@@ -389,6 +393,30 @@ static void test_waiting_client_leaves(void **state)
 	expect_alive();
 }
 
+/* A change that does not come into force in time is answered anyway,
+ * saying so, and its waiter is cancelled. */
+static void test_wait_deadline(void **state)
+{
+	double start = now_s(), took;
+	const char *r;
+	int fd;
+	(void)state;
+
+	restart_with((struct control_limits){.wait_ms = 300});
+	fd = client();
+	send_str(fd, "{\"cmd\": \"change\"}\n");
+	shutdown(fd, SHUT_WR);
+	r = reply_of(fd, 3);
+	took = now_s() - start;
+	assert_string_equal(r, "{\"ok\":true,\"generation\":7,\"acknowledged\":false,"
+			       "\"message\":\"not yet\"}\n");
+	assert_true(took >= 0.25 && took < 2);
+	close(fd);
+	assert_int_equal(n_waiting, 0);
+	assert_int_equal(n_cancelled, 1);
+	expect_alive();
+}
+
 /* Only a socket is ever removed: a control.socket naming a regular file
  * (the configuration, by a typo) refuses to start and leaves it alone; a
  * stale socket of a dead sluiced is replaced. */
@@ -441,6 +469,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_too_many_clients, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_change_waits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_waiting_client_leaves, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wait_deadline, setup, teardown),
 	};
 	int rc;
 

@@ -39,6 +39,8 @@ static void unlink_instance(void)
 
 	sluice_shm_name(instance, "config", name, sizeof(name));
 	shm_unlink(name);
+	sluice_shm_name(instance, "status", name, sizeof(name));
+	shm_unlink(name);
 }
 
 /* The child: sluiced's init steps, minus signals and metrics. */
@@ -246,11 +248,43 @@ static void test_socket_mode_and_change(void **state)
 	}
 }
 
+/* A data plane that never acknowledges: the change is still answered,
+ * after CONTROL_WAIT_S, saying it is published and which lcore has not
+ * taken it. The lcore's heartbeat is in the future, so it stays live. */
+static void test_change_not_acknowledged(void **state)
+{
+	struct sluice_status_region st;
+	const char *r;
+	int tries = 0;
+	(void)state;
+
+	assert_int_equal(sluice_status_create(instance, 1, &st, NULL, 0), 0);
+	st.lcores[0].lcore_id = 3;
+	st.lcores[0].state = SLUICE_LCORE_ONLINE;
+	sluice_lcore_heartbeat(&st.lcores[0], UINT64_MAX / 2);
+	sluice_lcore_ack(&st.lcores[0], 1);
+	while (!strstr(exchange_str("{\"cmd\": \"status\"}\n", 1), "\"alive\":true")) {
+		assert_true(++tries < 100);
+		usleep(20000);
+	}
+	r = exchange_str("{\"cmd\": \"backend.weight\", \"vip\": \"10.0.0.1:80\", "
+			 "\"address\": \"10.0.1.1\", \"weight\": 5}\n", 1);
+	if (!strstr(r, "\"ok\":true,\"generation\":2,\"acknowledged\":false,"
+		       "\"message\":\"published, not yet acknowledged by lcore 3\""))
+		fail_msg("backend.weight answered %s", r);
+	/* The change is made all the same. */
+	r = exchange_str("{\"cmd\": \"backend.list\", \"vip\": \"10.0.0.1:80\"}\n", 1);
+	assert_non_null(strstr(r, "\"weight\":5"));
+	sluice_lcore_ack(&st.lcores[0], 2);
+	sluice_status_close(&st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_mode_and_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_change_not_acknowledged, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
