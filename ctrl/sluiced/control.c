@@ -44,6 +44,10 @@ struct control {
 	ino_t ino;			/* of our socket file, to remove only ours */
 	struct conn *conns;
 	unsigned int n_conns;
+	/* Of them, replies waiting for their change. They have their own cap
+	 * and leave max_clients to connections being read, so with the data
+	 * plane stopped and every change waiting, `status` still gets in. */
+	unsigned int n_waiting;
 	struct slog_ratelimit rl;
 };
 
@@ -63,13 +67,23 @@ json_t *control_error(const char *fmt, ...)
 	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
 }
 
+/* The waiting reply, which stops waiting. */
+static json_t *take_pending(struct conn *c)
+{
+	json_t *resp = c->pending;
+
+	c->pending = NULL;
+	c->ctl->n_waiting--;
+	return resp;
+}
+
 static void conn_free(struct conn *c)
 {
 	struct control *ctl = c->ctl;
 
 	if (c->pending) {
 		ctl->hooks.cancel_settled(ctl->hooks.ctx, &c->waiter);
-		json_decref(c->pending);
+		json_decref(take_pending(c));
 	}
 	if (c->prev)
 		c->prev->next = c->next;
@@ -118,9 +132,8 @@ static void settled(void *arg)
 {
 	struct conn *c = arg;
 	struct control *ctl = c->ctl;
-	json_t *resp = c->pending;
+	json_t *resp = take_pending(c);
 
-	c->pending = NULL;
 	ctl->hooks.complete(ctl->hooks.ctx, &c->waiter, resp, true);
 	send_reply(c, resp);
 }
@@ -129,13 +142,15 @@ static void handle(struct conn *c, const char *buf, size_t len)
 {
 	struct control *ctl = c->ctl;
 	bool wait = false;
-	json_t *resp = ctl->hooks.dispatch(ctl->hooks.ctx, buf, len, &wait);
+	json_t *resp = ctl->hooks.dispatch(ctl->hooks.ctx, buf, len,
+					   ctl->n_waiting >= ctl->lim.max_waiting, &wait);
 
 	if (!wait || !json_is_true(json_object_get(resp, "ok"))) {
 		send_reply(c, resp);
 		return;
 	}
 	c->pending = resp;
+	ctl->n_waiting++;
 	/* Waiting on the data plane is not the client's fault, so it gets its
 	 * own span; but a data plane that never acknowledges must not hold
 	 * the slot (and the client) forever. */
@@ -243,11 +258,10 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	}
 	if (c->pending) {
 		struct control *ctl = c->ctl;
-		json_t *resp = c->pending;
+		json_t *resp = take_pending(c);
 
 		/* The change is made, only not in force yet: still "ok", and
 		 * the owner says what is missing. */
-		c->pending = NULL;
 		ctl->hooks.cancel_settled(ctl->hooks.ctx, &c->waiter);
 		ctl->hooks.complete(ctl->hooks.ctx, &c->waiter, resp, false);
 		send_reply(c, resp);
@@ -290,9 +304,9 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	arm_deadline(c, ctl->lim.request_ms);
 	/* Read no more than the limit (and a byte to notice going over). */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, CONTROL_MAX_REQUEST + 2);
-	if (ctl->n_conns > CONTROL_MAX_CLIENTS) {
-		send_reply(c, control_error("too many connections (%d): try again",
-					    CONTROL_MAX_CLIENTS));
+	if (ctl->n_conns - ctl->n_waiting > ctl->lim.max_clients) {
+		send_reply(c, control_error("too many connections (%u): try again",
+					    ctl->lim.max_clients));
 		return;
 	}
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -390,6 +404,10 @@ int control_start(const struct control_params *p, struct control **out)
 		ctl->lim.request_ms = CONTROL_TIMEOUT_S * 1000;
 	if (!ctl->lim.wait_ms)
 		ctl->lim.wait_ms = CONTROL_WAIT_S * 1000;
+	if (!ctl->lim.max_clients)
+		ctl->lim.max_clients = CONTROL_MAX_CLIENTS;
+	if (!ctl->lim.max_waiting)
+		ctl->lim.max_waiting = CONTROL_MAX_WAITING;
 	ctl->rl = (struct slog_ratelimit)SLOG_RATELIMIT_INIT(10, 3);
 	snprintf(ctl->path, sizeof(ctl->path), "%s", p->path);
 	fd = open_socket(ctl, ctl->path, p->group);

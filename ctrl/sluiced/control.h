@@ -27,6 +27,7 @@
 
 #define CONTROL_MAX_REQUEST (64 * 1024)
 #define CONTROL_MAX_CLIENTS 64
+#define CONTROL_MAX_WAITING 64
 #define CONTROL_TIMEOUT_S 5
 #define CONTROL_WAIT_S 10		/* under sluicectl's 30 s */
 #define CONTROL_DRAIN_MAX (1024 * 1024) /* input discarded after a reply */
@@ -45,8 +46,10 @@ struct settle_waiter {
 struct control_hooks {
 	void *ctx;
 	/* Parse and run one request: the response, never NULL. *wait is set
-	 * when the response must wait until the change is in force. */
-	json_t *(*dispatch)(void *ctx, const char *buf, size_t len, bool *wait);
+	 * when the response must wait until the change is in force. With
+	 * read_only, a request that would wait (a change) is refused with an
+	 * error response, not run: no room is left to wait in. */
+	json_t *(*dispatch)(void *ctx, const char *buf, size_t len, bool read_only, bool *wait);
 	/* Call w->fn(w->arg) once every change made so far is in force (at
 	 * once, from within, when nothing is pending). */
 	void (*when_settled)(void *ctx, struct settle_waiter *w);
@@ -62,6 +65,8 @@ struct control_hooks {
 struct control_limits {
 	unsigned int request_ms;	/* from accept to a complete request */
 	unsigned int wait_ms;		/* a reply waiting for its change */
+	unsigned int max_clients;	/* connections read or answered at once */
+	unsigned int max_waiting;	/* replies waiting for their change */
 };
 
 struct control_params {

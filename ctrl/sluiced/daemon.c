@@ -270,9 +270,9 @@ void daemon_cancel_settled(struct sluiced *d, struct settle_waiter *w)
 
 /* ---- the control socket's hooks ---- */
 
-static json_t *ctl_dispatch(void *ctx, const char *buf, size_t len, bool *wait)
+static json_t *ctl_dispatch(void *ctx, const char *buf, size_t len, bool read_only, bool *wait)
 {
-	return control_dispatch(ctx, buf, len, wait);
+	return control_dispatch(ctx, buf, len, read_only, wait);
 }
 
 static void ctl_when_settled(void *ctx, struct settle_waiter *w)

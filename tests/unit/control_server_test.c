@@ -33,8 +33,10 @@ static struct settle_waiter *waiting;	/* replies waiting on "change" */
 static unsigned int n_waiting, n_cancelled;
 
 /* The test's commands: "status" and "vip.list" answer at once, "change"
- * once settle_all() says it is in force; the rest is an error. */
-static json_t *test_dispatch(void *ctx, const char *buf, size_t len, bool *wait)
+ * once settle_all() says it is in force (and is refused when the server
+ * says read-only); the rest is an error. */
+static json_t *test_dispatch(void *ctx, const char *buf, size_t len, bool read_only,
+			     bool *wait)
 {
 	json_t *req = json_loadb(buf, len, 0, NULL);
 	const char *cmd = json_string_value(json_object_get(req, "cmd"));
@@ -48,6 +50,8 @@ static json_t *test_dispatch(void *ctx, const char *buf, size_t len, bool *wait)
 		resp = json_pack("{s:b, s:s}", "ok", 1, "instance", "test");
 	else if (!strcmp(cmd, "vip.list"))
 		resp = json_pack("{s:b, s:[]}", "ok", 1, "vips");
+	else if (!strcmp(cmd, "change") && read_only)
+		resp = control_error("change refused: read-only now");
 	else if (!strcmp(cmd, "change")) {
 		resp = json_pack("{s:b}", "ok", 1);
 		*wait = true;
@@ -417,6 +421,45 @@ static void test_wait_deadline(void **state)
 	expect_alive();
 }
 
+/* Replies waiting for a change do not take the slots of those being
+ * read: with every client waiting, a read-only request is still served,
+ * and a change beyond the waiting cap is refused without being run. */
+static void test_waiting_do_not_lock_out(void **state)
+{
+	int fds[4], idle[4], fd;
+	const char *r;
+	(void)state;
+
+	restart_with((struct control_limits){.max_clients = 4, .max_waiting = 4});
+	for (int i = 0; i < 4; i++) {
+		fds[i] = client();
+		send_str(fds[i], "{\"cmd\": \"change\"}\n");
+		shutdown(fds[i], SHUT_WR);
+	}
+	run_ms(50);
+	assert_int_equal(n_waiting, 4);
+	expect_alive();
+	r = exchange_str("{\"cmd\": \"change\"}\n", true);
+	if (!strstr(r, "change refused: read-only now"))
+		fail_msg("a change over the cap got \"%s\"", r);
+	assert_int_equal(n_waiting, 4);
+	/* Idle connections still count: the 5th one is turned away. */
+	for (int i = 0; i < 4; i++)
+		idle[i] = client();
+	run_ms(50);
+	fd = client();
+	assert_non_null(strstr(reply_of(fd, 2), "too many connections (4)"));
+	close(fd);
+	for (int i = 0; i < 4; i++)
+		close(idle[i]);
+	run_ms(50);
+	settle_all();
+	for (int i = 0; i < 4; i++) {
+		assert_string_equal(reply_of(fds[i], 2), "{\"ok\":true,\"generation\":7}\n");
+		close(fds[i]);
+	}
+}
+
 /* Only a socket is ever removed: a control.socket naming a regular file
  * (the configuration, by a typo) refuses to start and leaves it alone; a
  * stale socket of a dead sluiced is replaced. */
@@ -470,6 +513,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_change_waits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_waiting_client_leaves, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wait_deadline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_waiting_do_not_lock_out, setup, teardown),
 	};
 	int rc;
 

@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "commands.h"
 #include "control.h"
 #include "ctl_client.h"
 #include "daemon.h"
@@ -279,9 +280,30 @@ static void test_change_not_acknowledged(void **state)
 	sluice_status_close(&st);
 }
 
+/* With no room left to wait (the server says read-only), a change is
+ * refused before it runs; here with no daemon at all behind it. */
+static void test_read_only_refuses_changes(void **state)
+{
+	static struct sluiced nothing;
+	static const char req[] = "{\"cmd\": \"backend.drain\", \"vip\": \"10.0.0.1:80\", "
+				  "\"address\": \"10.0.1.1\"}";
+	bool wait = true;
+	json_t *r;
+	(void)state;
+
+	r = control_dispatch(&nothing, req, strlen(req), true, &wait);
+	assert_false(wait);
+	assert_false(json_is_true(json_object_get(r, "ok")));
+	assert_string_equal(json_string_value(json_object_get(r, "error")),
+			    "backend.drain: too many changes are waiting for the data plane; try "
+			    "again later (read-only commands are served)");
+	json_decref(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_read_only_refuses_changes),
 		cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_mode_and_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_change_not_acknowledged, setup, teardown),
