@@ -336,18 +336,56 @@ static int clear_stale_socket(const struct sockaddr_un *sun)
 	return unlink(sun->sun_path) < 0 && errno != ENOENT ? -errno : 0;
 }
 
+/* Bind the socket at path with its mode (0600, or 0660 and group gid when
+ * gid is not -1) set before anyone can reach it. Returns 0 or -errno.
+ *
+ * Binding at path and then chown/chmod by name leaves a window: the socket
+ * is reachable with the umask's mode, and in a directory others can write
+ * to, the name can be swapped for a symlink in between, so the chown and
+ * chmod land on whatever it points at. fchown/fchmod on the socket's fd do
+ * not help: on Linux they change the socket's own inode, not the file bind
+ * creates, and a umask is only a mode, not a group. So the socket is bound
+ * in a directory of our own (mkdtemp: 0700, nobody else can enter it) next
+ * to the target, given its group and mode there, and renamed into place:
+ * one atomic step, after which connect() by the new name reaches it.
+ * RENAME_NOREPLACE: whatever appeared at path since clear_stale_socket()
+ * is not clobbered. */
+static int bind_in_private_dir(int fd, const char *path, const char *parent, gid_t gid)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	char tmp[sizeof(sun.sun_path) - 2]; /* room for "/s" */
+	int rc = 0;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.XXXXXX", parent) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	if (!mkdtemp(tmp))
+		return -errno;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/s", tmp);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    (gid != (gid_t)-1 && chown(sun.sun_path, (uid_t)-1, gid) < 0) ||
+	    chmod(sun.sun_path, gid != (gid_t)-1 ? 0660 : 0600) < 0 ||
+	    renameat2(AT_FDCWD, sun.sun_path, AT_FDCWD, path, RENAME_NOREPLACE) < 0) {
+		rc = -errno;
+		unlink(sun.sun_path);
+	}
+	rmdir(tmp);
+	return rc;
+}
+
 static int open_socket(struct control *ctl, const char *path, const char *group)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	char dir[sizeof(sun.sun_path)];
+	const char *parent;
+	gid_t gid = (gid_t)-1;
 	struct stat sb;
-	mode_t old;
 	int fd, rc;
 
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
 	snprintf(dir, sizeof(dir), "%s", path);
-	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST)
-		slog(SLOG_WARN, "control: cannot create %s: %s", dir, strerror(errno));
+	parent = dirname(dir);
+	if (mkdir(parent, 0755) < 0 && errno != EEXIST)
+		slog(SLOG_WARN, "control: cannot create %s: %s", parent, strerror(errno));
 	rc = clear_stale_socket(&sun);
 	if (rc == -EADDRINUSE) {
 		slog(SLOG_ERR, "control: another sluiced answers on %s", path);
@@ -359,30 +397,26 @@ static int open_socket(struct control *ctl, const char *path, const char *group)
 		     path);
 		return rc;
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	/* Created 0600 from the start: no window in which others connect. */
-	old = umask(0177);
-	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-	umask(old);
-	if (rc < 0) {
-		rc = -errno;
-		slog(SLOG_ERR, "control: cannot bind %s: %s", path, strerror(-rc));
-		close(fd);
-		return rc;
-	}
 	if (group && group[0]) {
 		struct group *gr = getgrnam(group);
 
-		if (!gr || chown(path, (uid_t)-1, gr->gr_gid) < 0 || chmod(path, 0660) < 0) {
-			rc = gr ? -errno : -ENOENT;
-			slog(SLOG_ERR, "control: cannot give %s to group %s: %s", path, group,
-			     gr ? strerror(-rc) : "no such group");
-			close(fd);
-			unlink(path);
-			return rc;
+		if (!gr) {
+			slog(SLOG_ERR, "control: cannot give %s to group %s: no such group", path,
+			     group);
+			return -ENOENT;
 		}
+		gid = gr->gr_gid;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	rc = bind_in_private_dir(fd, path, parent, gid);
+	if (rc < 0) {
+		slog(SLOG_ERR, "control: cannot bind %s%s%s: %s", path,
+		     gid != (gid_t)-1 ? " for group " : "", gid != (gid_t)-1 ? group : "",
+		     strerror(-rc));
+		close(fd);
+		return rc;
 	}
 	if (stat(path, &sb) == 0)
 		ctl->ino = sb.st_ino;

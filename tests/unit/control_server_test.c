@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <cmocka.h>
@@ -105,11 +107,32 @@ static void settle_all(void)
 	}
 }
 
-static int start_limited(const char *path, struct control_limits lim, struct control **out)
+/* Set by a test: right after the server's bind, a symlink to
+ * bind_swap_target takes bind_swap_path, as a user who can write to the
+ * socket's directory could do. */
+static const char *bind_swap_path, *bind_swap_target;
+
+int __real_bind(int fd, const struct sockaddr *sa, socklen_t len);
+int __wrap_bind(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	int rc = __real_bind(fd, sa, len);
+
+	if (rc == 0 && bind_swap_path) {
+		unlink(bind_swap_path);
+		if (symlink(bind_swap_target, bind_swap_path) < 0)
+			fail_msg("symlink %s: %s", bind_swap_path, strerror(errno));
+		bind_swap_path = NULL;
+	}
+	return rc;
+}
+
+static int start_grouped(const char *path, const char *group, struct control_limits lim,
+			 struct control **out)
 {
 	return control_start(&(struct control_params){
 				     .base = base,
 				     .path = path,
+				     .group = group,
 				     .limits = lim,
 				     .hooks = {.dispatch = test_dispatch,
 					       .when_settled = test_when_settled,
@@ -117,6 +140,11 @@ static int start_limited(const char *path, struct control_limits lim, struct con
 					       .complete = test_complete},
 			     },
 			     out);
+}
+
+static int start_limited(const char *path, struct control_limits lim, struct control **out)
+{
+	return start_grouped(path, NULL, lim, out);
 }
 
 static int start_on(const char *path, struct control **out)
@@ -503,10 +531,64 @@ static void test_socket_path_taken(void **state)
 	assert_int_equal(rmdir(tmp), 0); /* control_stop removed the socket */
 }
 
+/* The socket has its group and mode before it appears at its path: what
+ * is put at the path right after bind (a symlink to another file) never
+ * gets them, and the socket is never reachable with other permissions. */
+static void test_socket_group_no_window(void **state)
+{
+	char tmp[64] = "/tmp/sluice-ctl-perm-XXXXXX", path[96], victim[96];
+	struct group *gr = getgrnam("daemon");
+	struct control *c = NULL;
+	struct dirent *de;
+	struct stat sb;
+	int fd, n = 0;
+	DIR *dh;
+	(void)state;
+
+	assert_non_null(gr);
+	assert_non_null(mkdtemp(tmp));
+	snprintf(path, sizeof(path), "%s/ctl.sock", tmp);
+	snprintf(victim, sizeof(victim), "%s/victim", tmp);
+	fd = open(victim, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	bind_swap_path = path;
+	bind_swap_target = victim;
+	if (start_grouped(path, "daemon", (struct control_limits){0}, &c) == 0)
+		control_stop(c);
+	assert_null(bind_swap_path); /* the swap happened */
+	assert_int_equal(stat(victim, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_not_equal(sb.st_gid, gr->gr_gid);
+	unlink(path);
+	unlink(victim);
+
+	/* Undisturbed: the socket is 0660 and the group's, and nothing else
+	 * is left in the directory. */
+	c = NULL;
+	assert_int_equal(start_grouped(path, "daemon", (struct control_limits){0}, &c), 0);
+	assert_int_equal(lstat(path, &sb), 0);
+	assert_true(S_ISSOCK(sb.st_mode));
+	assert_int_equal(sb.st_mode & 0777, 0660);
+	assert_int_equal(sb.st_gid, gr->gr_gid);
+	dh = opendir(tmp);
+	assert_non_null(dh);
+	while ((de = readdir(dh)))
+		n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(dh);
+	assert_int_equal(n, 1);
+	fd = ctl_connect(path);
+	assert_true(fd >= 0);
+	close(fd);
+	control_stop(c);
+	assert_int_equal(rmdir(tmp), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_socket_path_taken),
+		cmocka_unit_test(test_socket_group_no_window),
 		cmocka_unit_test_setup_teardown(test_framing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_request_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_many_clients, setup, teardown),
