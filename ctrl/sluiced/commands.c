@@ -158,7 +158,7 @@ json_t *control_dispatch(struct sluiced *d, const char *buf, size_t len, bool re
 		json_decref(req);
 		return resp;
 	}
-	resp = control_error("unknown command \"%.64s\"", name);
+	resp = control_error("unknown command \"%.*s\"", control_utf8_prefix(name, 64), name);
 	json_decref(req);
 	return resp;
 }

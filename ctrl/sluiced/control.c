@@ -56,15 +56,91 @@ static struct timeval ms_tv(unsigned int ms)
 	return (struct timeval){.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
 }
 
+/* The length of the UTF-8 character at s (at most avail bytes), or 0 when
+ * it is not one jansson accepts: overlong, a surrogate, past U+10FFFF, or
+ * cut short. */
+static size_t utf8_char_len(const unsigned char *s, size_t avail)
+{
+	size_t n;
+	unsigned int cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1fu;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0fu;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07u;
+	else
+		return 0;
+	if (n > avail)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3fu);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+int control_utf8_prefix(const char *s, size_t max)
+{
+	size_t len = strnlen(s, max);
+
+	/* A continuation byte right after the cut: the cut splits one. */
+	if (len == max)
+		while (len && ((unsigned char)s[len] & 0xc0) == 0x80)
+			len--;
+	return (int)len;
+}
+
+/* Allocated before it can be needed: the answer when nothing else can be
+ * allocated. */
+static json_t *oom_error;
+
+__attribute__((constructor)) static void make_oom_error(void)
+{
+	oom_error = json_pack("{s:b, s:s}", "ok", 0, "error", "out of memory");
+}
+
 json_t *control_error(const char *fmt, ...)
 {
 	char msg[512];
+	size_t len;
 	va_list ap;
+	json_t *resp;
+	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+	if (n < 0)
+		snprintf(msg, sizeof(msg), "%s", fmt);
+	len = strlen(msg);
+	/* vsnprintf cuts by bytes: drop a character it cut short. */
+	if ((size_t)n >= sizeof(msg)) {
+		size_t lead = len;
+
+		while (lead && ((unsigned char)msg[lead - 1] & 0xc0) == 0x80)
+			lead--;
+		if (lead && !utf8_char_len((const unsigned char *)msg + lead - 1, len - lead + 1))
+			msg[len = lead - 1] = '\0';
+	}
+	for (size_t i = 0; i < len;) {
+		size_t c = utf8_char_len((const unsigned char *)msg + i, len - i);
+
+		if (!c)
+			msg[i] = '?', c = 1;
+		i += c;
+	}
+	resp = json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+	if (!resp)
+		resp = json_incref(oom_error);
+	return resp;
 }
 
 /* The waiting reply, which stops waiting. */

@@ -81,7 +81,14 @@ int control_start(const struct control_params *p, struct control **out);
 /* Closes every connection and removes the socket file. Accepts NULL. */
 void control_stop(struct control *c);
 
-/* {"ok": false, "error": msg}. */
+/* {"ok": false, "error": msg}, never NULL. The message is cut to 511
+ * bytes between characters, and bytes that are not UTF-8 (jansson would
+ * refuse the string) become '?'. Out of memory, a shared {"ok": false,
+ * "error": "out of memory"}: do not change what it returns. */
 json_t *control_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The length of the longest prefix of the UTF-8 string s that is at most
+ * max bytes and does not split a character: for "%.*s". */
+int control_utf8_prefix(const char *s, size_t max);
 
 #endif /* SLUICED_CONTROL_H */

@@ -584,11 +584,39 @@ static void test_socket_group_no_window(void **state)
 	assert_int_equal(rmdir(tmp), 0);
 }
 
+/* control_error never returns NULL: a message cut at its size limit in
+ * the middle of a character, or with bytes that are not UTF-8, is still
+ * an error response, valid UTF-8, as much of the message as fits. */
+static void test_error_always_a_response(void **state)
+{
+	char long_msg[1200] = "";
+	const char *e;
+	json_t *r;
+	(void)state;
+
+	for (int i = 0; i < 599; i++)
+		strcat(long_msg, "\xc3\xa9"); /* é: a 512-byte cut falls inside one */
+	r = control_error("%s", long_msg);
+	assert_non_null(r);
+	e = json_string_value(json_object_get(r, "error"));
+	assert_non_null(e);
+	assert_int_equal(strlen(e), 510); /* 255 whole ones */
+	assert_int_equal((unsigned char)e[508], 0xc3);
+	assert_false(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+
+	r = control_error("near '%s'", "\xff\xc3x");
+	assert_non_null(r);
+	assert_string_equal(json_string_value(json_object_get(r, "error")), "near '??x'");
+	json_decref(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_socket_path_taken),
 		cmocka_unit_test(test_socket_group_no_window),
+		cmocka_unit_test(test_error_always_a_response),
 		cmocka_unit_test_setup_teardown(test_framing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_request_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_many_clients, setup, teardown),

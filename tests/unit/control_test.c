@@ -300,10 +300,32 @@ static void test_read_only_refuses_changes(void **state)
 	json_decref(r);
 }
 
+/* A command name cut to 64 bytes is cut between characters: the reply
+ * is the error, not a false "out of memory" (a split character is not
+ * UTF-8, and jansson refuses it). */
+static void test_unknown_command_cut_whole(void **state)
+{
+	static struct sluiced nothing;
+	char req[256], expected[128], name[80];
+	bool wait;
+	json_t *r;
+	(void)state;
+
+	memset(name, 'a', 63);
+	strcpy(name + 63, "\xc3\xa9tc"); /* é across bytes 64 and 65 */
+	snprintf(req, sizeof(req), "{\"cmd\": \"%s\"}", name);
+	snprintf(expected, sizeof(expected), "unknown command \"%.63s\"", name);
+	r = control_dispatch(&nothing, req, strlen(req), false, &wait);
+	assert_non_null(r);
+	assert_string_equal(json_string_value(json_object_get(r, "error")), expected);
+	json_decref(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_read_only_refuses_changes),
+		cmocka_unit_test(test_unknown_command_cut_whole),
 		cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_mode_and_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_change_not_acknowledged, setup, teardown),
