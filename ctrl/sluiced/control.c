@@ -303,10 +303,12 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_EOF) {
-		if (c->pending && !peer_gone(c))
-			return; /* half-closed client: it still reads the reply */
+		/* A half-closed client still reads the reply; for one that
+		 * left, free the slot now rather than when the change is in
+		 * force. */
 		if (c->pending) {
-			conn_free(c); /* nobody left to answer: free the slot now */
+			if (peer_gone(c))
+				conn_free(c);
 			return;
 		}
 		if (len == 0) {

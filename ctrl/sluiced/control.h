@@ -11,7 +11,8 @@
  *   {"ok": false, "error": "no backend 10.0.1.9 in VIP 10.0.0.10:80/tcp"}
  *
  * Malformed, oversized, slow and unknown requests get an error response;
- * the owner carries on. The server knows framing, limits and replies, not
+ * the owner carries on. A change not in force within CONTROL_WAIT_S is
+ * answered anyway, with "acknowledged": false. The server knows framing, limits and replies, not
  * the commands: its owner hands it a dispatch function and a way to wait
  * until a change is in force (struct control_hooks), so commands that
  * change the configuration answer once the change is published and
@@ -25,11 +26,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The limits, explained in docs/control.md ("Control socket limits"). */
 #define CONTROL_MAX_REQUEST (64 * 1024)
-#define CONTROL_MAX_CLIENTS 64
-#define CONTROL_MAX_WAITING 64
-#define CONTROL_TIMEOUT_S 5
-#define CONTROL_WAIT_S 10		/* under sluicectl's 30 s */
+#define CONTROL_MAX_CLIENTS 64		/* connections read or answered at once */
+#define CONTROL_MAX_WAITING 64		/* replies waiting for their change, besides */
+#define CONTROL_TIMEOUT_S 5		/* accept -> complete request; reply -> closed */
+#define CONTROL_WAIT_S 10		/* request -> change in force; under sluicectl's 30 s */
 #define CONTROL_DRAIN_MAX (1024 * 1024) /* input discarded after a reply */
 
 struct control;
