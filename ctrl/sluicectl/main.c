@@ -41,7 +41,14 @@ static int run(const char *sock, const struct invocation *inv, bool json)
 		json_dumpf(resp, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		fputc('\n', stdout);
 	} else if (!rc) {
+		const char *m = json_string_value(json_object_get(resp, "message"));
+
 		print_response(stdout, inv->cmd, resp);
+		/* Made, but sluiced gave up waiting for the data plane: say so,
+		 * even though changes otherwise print nothing. */
+		if (json_is_false(json_object_get(resp, "acknowledged")))
+			fprintf(stderr, "sluicectl: the change is made but not in force yet: %s\n",
+				m ? m : "not acknowledged");
 	}
 	/* With --json too: a script that keeps stdout for the document still
 	 * shows the operator why it failed. */

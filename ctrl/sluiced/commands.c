@@ -104,7 +104,8 @@ struct model_vip *cmd_model_vip(struct sluiced *d, const json_t *req, json_t **r
 	return v;
 }
 
-json_t *control_dispatch(struct sluiced *d, const char *buf, size_t len, bool *wait)
+json_t *control_dispatch(struct sluiced *d, const char *buf, size_t len, bool read_only,
+			 bool *wait)
 {
 	static struct slog_ratelimit rl = SLOG_RATELIMIT_INIT(10, 5);
 	json_error_t jerr;
@@ -144,12 +145,20 @@ json_t *control_dispatch(struct sluiced *d, const char *buf, size_t len, bool *w
 				return resp;
 			}
 		}
-		resp = c->fn(d, req);
-		*wait = c->wait;
+		/* Not run at all: there is no room to wait for it to be in
+		 * force, and a refused change must be one that was not made. */
+		if (read_only && c->wait) {
+			resp = control_error("%s: too many changes are waiting for the data plane; "
+					     "try again later (read-only commands are served)",
+					     name);
+		} else {
+			resp = c->fn(d, req);
+			*wait = c->wait;
+		}
 		json_decref(req);
 		return resp;
 	}
-	resp = control_error("unknown command \"%.64s\"", name);
+	resp = control_error("unknown command \"%.*s\"", control_utf8_prefix(name, 64), name);
 	json_decref(req);
 	return resp;
 }

@@ -12,6 +12,13 @@
 
 #include "daemon.h"
 
+/* Parse and run one request: the response object, never NULL. *wait is
+ * set when the response must wait until the change is published. With
+ * read_only a command that changes the configuration is refused, not run
+ * (see struct control_hooks). */
+json_t *control_dispatch(struct sluiced *d, const char *buf, size_t len, bool read_only,
+			 bool *wait);
+
 typedef json_t *cmd_fn(struct sluiced *d, const json_t *req);
 
 /* Editing (answers after the publish). */

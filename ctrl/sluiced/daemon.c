@@ -10,6 +10,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "control.h"
 #include "daemon.h"
 #include "log.h"
@@ -294,6 +295,58 @@ void daemon_cancel_settled(struct sluiced *d, struct settle_waiter *w)
 		}
 }
 
+/* ---- the control socket's hooks ---- */
+
+static json_t *ctl_dispatch(void *ctx, const char *buf, size_t len, bool read_only, bool *wait)
+{
+	return control_dispatch(ctx, buf, len, read_only, wait);
+}
+
+static void ctl_when_settled(void *ctx, struct settle_waiter *w)
+{
+	daemon_when_settled(ctx, w);
+}
+
+static void ctl_cancel_settled(void *ctx, struct settle_waiter *w)
+{
+	daemon_cancel_settled(ctx, w);
+}
+
+/* A change is in force: the reply says in which generation. One that is
+ * not yet (the control socket gave up waiting) is still made; the reply
+ * says what holds it back, by lcore, so the operator knows where to look. */
+static void ctl_complete(void *ctx, const struct settle_waiter *w, json_t *resp, bool in_force)
+{
+	struct sluiced *d = ctx;
+	__u32 ids[SLUICE_MAX_LCORES];
+	char who[SLUICE_MAX_LCORES * 12] = "", msg[sizeof(who) + 128];
+	unsigned int n;
+	size_t len = 0;
+	bool published;
+	__u64 gen;
+
+	if (in_force) {
+		daemon_current_snapshot(d, &gen);
+		json_object_set_new(resp, "generation", json_integer((json_int_t)gen));
+		return;
+	}
+	published = publisher_pending(d->pub, w->seq, &gen, ids, SLUICE_MAX_LCORES, &n);
+	for (unsigned int i = 0; i < n; i++)
+		len += (size_t)snprintf(who + len, sizeof(who) - len, "%s%u", i ? ", " : "", ids[i]);
+	if (published)
+		snprintf(msg, sizeof(msg), "published, not yet acknowledged%s%s",
+			 n ? (n > 1 ? " by lcores " : " by lcore ") : "", who);
+	else
+		snprintf(msg, sizeof(msg),
+			 "not yet published: generation %llu before it is not yet acknowledged%s%s",
+			 (unsigned long long)gen, n ? (n > 1 ? " by lcores " : " by lcore ") : "",
+			 who);
+	if (published)
+		json_object_set_new(resp, "generation", json_integer((json_int_t)gen));
+	json_object_set_new(resp, "acknowledged", json_false());
+	json_object_set_new(resp, "message", json_string(msg));
+}
+
 /* ---- commit ---- */
 
 static int save_state(struct sluiced *d, const struct overlay *ov, struct ju_err *e)
@@ -561,7 +614,17 @@ int daemon_start(struct sluiced *d)
 		if (di.alive)
 			xdpctl_take_back(d->xdp);
 	}
-	rc = control_start(d, &d->ctl);
+	rc = control_start(&(struct control_params){
+				   .base = d->base,
+				   .path = d->base_conf.control_socket,
+				   .group = d->base_conf.control_group,
+				   .hooks = {.ctx = d,
+					     .dispatch = ctl_dispatch,
+					     .when_settled = ctl_when_settled,
+					     .cancel_settled = ctl_cancel_settled,
+					     .complete = ctl_complete},
+			   },
+			   &d->ctl);
 	if (rc < 0)
 		return rc;
 	if (d->base_conf.metrics_enabled) {

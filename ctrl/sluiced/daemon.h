@@ -14,6 +14,7 @@
 
 #include "checker.h"
 #include "config.h"
+#include "control.h"
 #include "counters.h"
 #include "dpwatch.h"
 #include "model.h"
@@ -22,16 +23,7 @@
 #include "sluice/shm.h"
 #include "xdp.h"
 
-struct control;
 struct metrics;
-
-/* Someone waiting until the changes so far are in force (a CLI reply). */
-struct settle_waiter {
-	void (*fn)(void *arg);
-	void *arg;
-	__u64 seq;			/* the publisher's change number to wait for */
-	struct settle_waiter *next;
-};
 
 struct sluiced {
 	char config_path[PATH_MAX];
@@ -82,7 +74,8 @@ void daemon_reload(struct sluiced *d);
 /* Call fn(arg) once every change made so far is in force: published and
  * acknowledged, or found to change nothing (at once when nothing is
  * pending). Later changes do not delay it. The waiter is owned by the
- * caller and must stay valid until called or cancelled. */
+ * caller and must stay valid until called or cancelled; w->seq is the
+ * publisher's change number it waits for. */
 void daemon_when_settled(struct sluiced *d, struct settle_waiter *w);
 void daemon_cancel_settled(struct sluiced *d, struct settle_waiter *w);
 

@@ -409,6 +409,27 @@ __u64 publisher_done_seq(const struct publisher *p)
 	return p->done_seq;
 }
 
+bool publisher_pending(const struct publisher *p, __u64 seq, __u64 *gen, __u32 *ids,
+		       unsigned int max, unsigned int *n)
+{
+	const struct sluice_status_region *st = status_of(p);
+	__u64 now = sluice_now_ns();
+	unsigned int nl;
+
+	*gen = p->in_flight ? p->in_flight_gen
+			    : __atomic_load_n(&p->cfg->hdr->generation, __ATOMIC_RELAXED);
+	*n = 0;
+	nl = st && st->hdr ? __atomic_load_n(&st->hdr->n_lcores, __ATOMIC_RELAXED) : 0;
+	for (unsigned int i = 0; i < nl && i < SLUICE_MAX_LCORES && *n < max; i++) {
+		const struct sluice_lcore_status *l = &st->lcores[i];
+
+		if (sluice_lcore_is_live(l, now, p->stale_ns) &&
+		    __atomic_load_n(&l->seen_generation, __ATOMIC_ACQUIRE) < *gen)
+			ids[(*n)++] = l->lcore_id;
+	}
+	return p->in_flight && seq <= p->in_flight_seq;
+}
+
 void publisher_get_stats(const struct publisher *p, struct publisher_stats *out)
 {
 	*out = p->st;

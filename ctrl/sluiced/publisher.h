@@ -82,6 +82,14 @@ __u64 publisher_seq(const struct publisher *p);
 /* The number of the last change in force. */
 __u64 publisher_done_seq(const struct publisher *p);
 
+/* Why change number seq is not in force yet, for a reply that gives up
+ * waiting: true when it is published (as *gen, awaiting acknowledgements),
+ * false when it still waits behind generation *gen. ids gets the DPDK
+ * lcore ids of the live lcores that have not acknowledged *gen: *n of
+ * them, at most max. */
+bool publisher_pending(const struct publisher *p, __u64 seq, __u64 *gen, __u32 *ids,
+		       unsigned int max, unsigned int *n);
+
 /* Do the pending work now, without the event loop (start-up, benchmark):
  * compile, fill, publish. Returns 1 when a generation went out, 0 when
  * nothing had to, -EAGAIN when the previous generation is still being

@@ -268,12 +268,16 @@ static void test_waits_for_live_lcores(void **state)
 	struct sluice_status_region st;
 	struct publisher *p;
 	struct publisher_stats ps;
+	unsigned int n;
+	__u32 ids[4];
+	__u64 gen;
 	(void)state;
 
 	assert_int_equal(sluice_status_create(instance, 2, &st, NULL, 0), 0);
 	status_now = &st;
 	for (int i = 0; i < 2; i++) {
 		st.lcores[i].state = SLUICE_LCORE_ONLINE;
+		st.lcores[i].lcore_id = 10 + (__u32)i;
 		sluice_lcore_heartbeat(&st.lcores[i], sluice_now_ns());
 	}
 	p = publisher_create(NULL, &cfg, &model, &hooks);
@@ -281,12 +285,24 @@ static void test_waits_for_live_lcores(void **state)
 	publisher_vip_changed(p, 0);
 	assert_int_equal(publisher_flush(p), 1); /* gen 1 */
 	assert_false(publisher_poll_ack(p));
+	/* Who holds change 1 back: both lcores, on generation 1. */
+	assert_true(publisher_pending(p, 1, &gen, ids, 4, &n));
+	assert_int_equal(gen, 1);
+	assert_int_equal(n, 2);
+	assert_int_equal(ids[0], 10);
+	assert_int_equal(ids[1], 11);
 	sluice_lcore_ack(&st.lcores[0], 1);
 	assert_false(publisher_poll_ack(p));
 	/* Another change waits: lcore 1 may still read the slot it would fill. */
 	model.vips[0]->backends[0]->cfg.weight = 7;
 	publisher_vip_changed(p, 0);
 	assert_int_equal(publisher_flush(p), -EAGAIN);
+	/* Change 2 is not published yet: it waits behind lcore 11. */
+	assert_false(publisher_pending(p, 2, &gen, ids, 4, &n));
+	assert_int_equal(gen, 1);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0], 11);
+	assert_true(publisher_pending(p, 1, &gen, ids, 1, &n));
 	sluice_lcore_ack(&st.lcores[1], 1);
 	assert_true(publisher_poll_ack(p));
 	publisher_get_stats(p, &ps);
