@@ -349,6 +349,31 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 				    c->ctl->lim.request_ms / 1000.0));
 }
 
+/*
+ * Full: close the oldest connection that is not waiting for a change (one
+ * still trickling its request, or not reading its reply) to make room for
+ * the new one. A real client sends its request at once and is gone within
+ * milliseconds, so the oldest is the slowest: clients that hold slots by
+ * sending a byte now and then, even a hundred of them, push each other out
+ * and cannot keep `sluicectl status` out. The evicted one gets no reply
+ * (writing one could hold its slot again). False when none can go.
+ */
+static bool evict_oldest(struct control *ctl, const struct conn *keep)
+{
+	struct conn *victim = NULL;
+
+	for (struct conn *c = ctl->conns; c; c = c->next)
+		if (c != keep && !c->pending)
+			victim = c; /* the list is newest first: the last is oldest */
+	if (!victim)
+		return false;
+	slog_rl(&ctl->rl, SLOG_WARN,
+		"control: %u connections: closed the oldest unfinished one to admit a new one",
+		ctl->lim.max_clients);
+	conn_free(victim);
+	return true;
+}
+
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		      int socklen, void *arg)
 {
@@ -382,7 +407,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	arm_deadline(c, ctl->lim.request_ms);
 	/* Read no more than the limit (and a byte to notice going over). */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, CONTROL_MAX_REQUEST + 2);
-	if (ctl->n_conns - ctl->n_waiting > ctl->lim.max_clients) {
+	if (ctl->n_conns - ctl->n_waiting > ctl->lim.max_clients && !evict_oldest(ctl, c)) {
 		send_reply(c, control_error("too many connections (%u): try again",
 					    ctl->lim.max_clients));
 		return;

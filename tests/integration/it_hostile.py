@@ -12,8 +12,9 @@ it out of them. Meanwhile:
   status answers within 1 s every time, the checked backend stays UP, no
   accept-error flood reaches the log, and sluiced's RSS stays bounded.
 
-Control-socket slow clients belong to the control socket's own work:
-control_attackers() is where they go.
+And on the control socket, 100 clients (more than its 64 slots) each
+trickle a request: the oldest unfinished one is closed to admit a new
+client, so sluicectl status still answers within 1 s.
 """
 import os
 import resource
@@ -25,7 +26,7 @@ import time
 from sluicetest import Backend, Sluiced, check, free_port, run, say, wait_until
 
 VIPS, PER_VIP = 4, 4096
-SLOW, NON_READERS = 1000, 100
+SLOW, NON_READERS, CTL_SLOW = 1000, 100, 100
 ATTACK_S = 12
 NOFILE = 1024
 DEADLINE_S = 10  # METRICS_DEADLINE_S in metrics.c
@@ -62,12 +63,14 @@ def closed_by_peer(s):
 
 
 class SlowClients:
-    """n connections that each send one byte of a never-ending request
-    every 2 s; one the server closes is replaced by a new one."""
+    """n connections (made by opener()) that each send one byte of a
+    never-ending request (request) every 2 s; one the server closes is
+    replaced by a new one."""
 
-    def __init__(self, port, n):
-        self.port, self.stop = port, threading.Event()
-        self.socks = [[open_nonblocking(port), 0] for _ in range(n)]
+    def __init__(self, opener, n, request=None):
+        self.opener, self.stop = opener, threading.Event()
+        self.request = request or REQUEST
+        self.socks = [[opener(), 0] for _ in range(n)]
         self.closed = 0
         self.thread = threading.Thread(target=self.run, daemon=True)
         self.thread.start()
@@ -79,9 +82,9 @@ class SlowClients:
                 if closed_by_peer(s):
                     s.close()
                     self.closed += 1
-                    entry[:] = [open_nonblocking(self.port), 0]
+                    entry[:] = [self.opener(), 0]
                     continue
-                byte = REQUEST[sent:sent + 1] or b"a"
+                byte = self.request[sent:sent + 1] or b"a"
                 try:
                     if s.send(byte) == 1:
                         entry[1] = sent + 1
@@ -96,10 +99,14 @@ class SlowClients:
 
 
 def control_attackers(d):
-    """Slow clients on the control socket, held during the attack; a list
-    of sockets to close at the end. None yet: the control socket's own
-    hardening adds 100 of them here."""
-    return []
+    """100 slow clients on the control socket (more than its 64 slots), each
+    trickling a request, reopened when the server closes it."""
+    def opener():
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(d.sock)
+        s.setblocking(False)
+        return s
+    return SlowClients(opener, CTL_SLOW, b'{"cmd": "status", "pad": "' + b"x" * 1000)
 
 
 def head_request(port):
@@ -169,8 +176,8 @@ def main():
             s.send(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
         except OSError:
             pass
-    slow = SlowClients(mport, SLOW)
-    ctl_socks = control_attackers(d)
+    slow = SlowClients(lambda: open_nonblocking(mport), SLOW)
+    ctl_slow = control_attackers(d)
     worst, peak_kb, polls, sent = 0.0, base_kb, 0, 0
     t_end = time.monotonic() + ATTACK_S
     try:
@@ -192,11 +199,13 @@ def main():
             time.sleep(0.3)
     finally:
         slow.close()
-        for s in readers + ctl_socks:
+        ctl_slow.close()
+        for s in readers:
             s.close()
         probe.close()
     say(f"attack: {SLOW} slow connections ({slow.closed} closed by the deadline and "
-        f"reopened), {NON_READERS} non-readers, {ATTACK_S} s; sluicectl status worst "
+        f"reopened), {NON_READERS} non-readers, {CTL_SLOW} slow control clients "
+        f"({ctl_slow.closed} closed and reopened), {ATTACK_S} s; sluicectl status worst "
         f"{worst * 1000:.0f} ms over {polls} calls")
     say(f"sluiced RSS: {base_kb / 1024:.0f} MB before, peak {peak_kb / 1024:.0f} MB "
         f"(+{(peak_kb - base_kb) / 1024:.0f} MB, bound +{RSS_GROWTH_MB} MB)")
