@@ -52,12 +52,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-failures=0
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
-ok() { echo "ok: $*"; }
+# shellcheck source=checks.sh
+source "$here/checks.sh"
 
 # Run in a namespace's network only (ip netns exec would hide the bpffs).
 in_ns() {
@@ -342,8 +338,4 @@ for i in 1 2; do
 		fail "detach left b$i's pinned maps behind"
 done
 
-if [ "$failures" -ne 0 ]; then
-	echo "xdp_attach_test: $failures failures"
-	exit 1
-fi
-echo "xdp_attach_test: all checks passed"
+finish xdp_attach_test
