@@ -36,6 +36,10 @@ source "$here/../e2e/topology.sh"
 
 CAP_PID=
 cleanup() {
+	# The backends' pinned maps outlive their namespaces unless detached.
+	for i in 1 2; do
+		in_ns "b$i" "$SLUICE_DECAP" detach eth0 >/dev/null 2>&1
+	done
 	if [ -n "$CAP_PID" ]; then
 		kill "$CAP_PID" 2>/dev/null
 		wait "$CAP_PID" 2>/dev/null
@@ -48,12 +52,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-failures=0
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
-ok() { echo "ok: $*"; }
+# shellcheck source=checks.sh
+source "$here/checks.sh"
 
 # Run in a namespace's network only (ip netns exec would hide the bpffs).
 in_ns() {
@@ -84,12 +84,15 @@ while True:
 	topo_track $!
 done
 
-# Backends: decapsulation on eth0.
-for i in 1 2; do
-	out=$(in_ns "b$i" "$SLUICE_DECAP" attach eth0 --gue-port 6080) ||
-		{ echo "FAIL: sluice-decap attach on b$i" >&2; exit 1; }
-	echo "$out"
-done
+# Backends: decapsulation on eth0, trusting only the load balancer's
+# source addresses (xdp_lb_ctl publish --src4/--src6 below).
+LB_SRC=10.100.1.2,fd00:100:1::2
+out=$(in_ns b1 "$SLUICE_DECAP" attach eth0 --from "$LB_SRC" --gue-port 6080) ||
+	{ echo "FAIL: sluice-decap attach on b1" >&2; exit 1; }
+echo "$out"
+out=$(in_ns b2 "$SLUICE_DECAP" attach eth0 --from "$LB_SRC" --gue-port 6080 \
+	--vip "$VIP4,$VIP6") || { echo "FAIL: sluice-decap attach on b2" >&2; exit 1; }
+echo "$out"
 
 # The peer of the load balancer's veth must run XDP to receive XDP_TX.
 topo_exec router ip link set dev tolb xdpdrv obj "$XDP_PASS_OBJ" sec xdp ||
@@ -258,14 +261,81 @@ for i in 1 2; do
 	echo "$st" | grep -qE "gue [1-9]" || fail "b$i decapsulated no GUE"
 done
 
+# ---- The trust boundary on real interfaces ----
+# A UDP listener on b1's VIPs logs every datagram that reaches it; frames
+# carrying a marker are sent encapsulated to b1 from the client (a host
+# that can reach the backend, no load balancer) and from the load balancer
+# itself. The inner source is a client address b1 would trust.
+SPOOF_LOG=$TMP/spoof-b1.log
+topo_exec b1 python3 -u -c '
+import select, socket
+socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM),
+         socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)]
+socks[0].bind(("'"$VIP4"'", 9002))
+socks[1].bind(("'"$VIP6"'", 9002))
+print("listening", flush=True)
+while True:
+    for s in select.select(socks, [], [])[0]:
+        d, a = s.recvfrom(2048)
+        print(a[0], d.decode(errors="replace"), flush=True)
+' >"$SPOOF_LOG" 2>&1 &
+topo_track $!
+for _ in $(seq 50); do
+	grep -q listening "$SPOOF_LOG" && break
+	sleep 0.1
+done
+
+send_encap() { # NS MARKER-PREFIX: each of 4 modes 3 times (12 frames)
+	in_ns "$1" python3 "$here/encap_send.py" "$2" "$(topo_backend_ip 1)" \
+		"$(topo_backend_ip6 1)" "$VIP4" "$VIP6" 9002 3 || fail "encap_send.py from $1"
+	sleep 0.5
+}
+b1_counter() { # NAME
+	in_ns b1 "$SLUICE_DECAP" status eth0 --json |
+		python3 -c "import json, sys; print(json.load(sys.stdin)['counters']['$1'])"
+}
+reached() { grep -c -- " $1-" "$SPOOF_LOG"; }
+
+expect_n() { # WHAT GOT WANT
+	if [ "$2" -eq "$3" ]; then
+		ok "$1: $2"
+	else
+		fail "$1: $2, want $3"
+	fi
+}
+
+before=$(b1_counter not_from_lb)
+send_encap client spoof
+send_encap lb fromlb
+expect_n "spoofed IPIP/GUE frames from the client that reached b1's socket" \
+	"$(reached spoof)" 0
+expect_n "IPIP/GUE frames from the load balancer that reached b1's socket" \
+	"$(reached fromlb)" 12
+expect_n "frames b1 counted not_from_lb" $(($(b1_counter not_from_lb) - before)) 12
+
+# Trust changes while attached: allow the client, then deny it again.
+in_ns b1 "$SLUICE_DECAP" allow eth0 10.100.0.2,fd00:100::2 >/dev/null ||
+	fail "sluice-decap allow"
+send_encap client allowed
+expect_n "after allow, the client's frames that reached b1" "$(reached allowed)" 12
+in_ns b1 "$SLUICE_DECAP" deny eth0 10.100.0.2,fd00:100::2 >/dev/null ||
+	fail "sluice-decap deny"
+send_encap client denied
+expect_n "after deny, the client's frames that reached b1" "$(reached denied)" 0
+# Denying what is not allowed fails, naming the address.
+if out=$(in_ns b1 "$SLUICE_DECAP" deny eth0 10.100.0.99 2>&1); then
+	fail "deny of an address never allowed succeeded"
+elif ! echo "$out" | grep -q 10.100.0.99; then
+	fail "deny of an address never allowed: message does not name it: $out"
+fi
+in_ns b1 "$SLUICE_DECAP" status eth0
+
 # Detach cleanly (the namespaces would take the programs with them anyway).
 in_ns lb "$SLUICE_XDP" detach eth0 || fail "sluice-xdp detach"
 for i in 1 2; do
 	in_ns "b$i" "$SLUICE_DECAP" detach eth0 >/dev/null || fail "sluice-decap detach on b$i"
+	[ ! -e "/sys/fs/bpf/sluice-decap/netns-$(in_ns "b$i" stat -L -c %i /proc/self/ns/net)" ] ||
+		fail "detach left b$i's pinned maps behind"
 done
 
-if [ "$failures" -ne 0 ]; then
-	echo "xdp_attach_test: $failures failures"
-	exit 1
-fi
-echo "xdp_attach_test: all checks passed"
+finish xdp_attach_test

@@ -118,8 +118,12 @@ class Lab:
         # finished by metadata that encapsulation does not carry; a host
         # behind a real NIC sends complete ones.
         self.run_in("client", ["ethtool", "-K", "eth0", "tx", "off"])
+        # Backends decapsulate only what comes from the load balancer's
+        # source addresses, so every test exercises the allowlist.
+        sources = self.lb_sources()
         for i in range(1, self.nbackends + 1):
-            self.run_in(f"b{i}", [SLUICE_DECAP, "attach", "eth0", "--gue-port", "6080"])
+            self.run_in(f"b{i}", [SLUICE_DECAP, "attach", "eth0", "--from", sources,
+                                  "--gue-port", "6080"])
             self.start_backend(i)
         self.router_mac = self.mac("router", "br0")
         self.lb_mac = self.mac("lb", "eth0")
@@ -129,6 +133,19 @@ class Lab:
         self.wait_ready()
         return self
 
+    def source(self):
+        return {"ipv4": LB4, "ipv6": LB6}
+
+    def lb_sources(self):
+        """The outer source addresses sluiced is configured with ("source"),
+        as sluice-decap's --from takes them."""
+        if self.config_file:
+            with open(self.config_file) as f:
+                src = json.load(f)["source"]
+        else:
+            src = self.source()
+        return ",".join(src[k] for k in ("ipv4", "ipv6") if src.get(k))
+
     def config(self):
         mode = {"dpdk": "dpdk", "xdp": "xdp", "fallback": "dpdk+xdp-fallback"}[self.path]
         backends = [{"address": backend_ip(i)} for i in range(1, self.in_vip + 1)]
@@ -137,7 +154,7 @@ class Lab:
             dataplane["interface"] = "eth0"
         return {
             "dataplane": dataplane,
-            "source": {"ipv4": LB4, "ipv6": LB6},
+            "source": self.source(),
             "nexthop_mac": self.router_mac,
             "lb_mac": self.lb_mac,
             "vips": [
@@ -255,6 +272,14 @@ class Lab:
                 p.kill()
                 p.wait()
         self.servers = {}
+        # Detached, the backends' pinned maps go too; deleting a namespace
+        # would only take the programs.
+        for i in range(1, self.nbackends + 1):
+            try:
+                subprocess.run(self.nsenter(f"b{i}") + [SLUICE_DECAP, "detach", "eth0"],
+                               capture_output=True, timeout=30)
+            except (OSError, subprocess.SubprocessError):
+                pass
         subprocess.run(["bash", "-c", f"source {TOPOLOGY}; topo_destroy"],
                        env=dict(os.environ, TOPO=self.topo), capture_output=True, timeout=120)
         if self.sluiced is not None:
