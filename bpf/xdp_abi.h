@@ -12,6 +12,7 @@
 
 #include "sluice/addr.h"
 #include "sluice/consts.h"
+#include "sluice/counters.h"
 #include "sluice/flow.h"
 #include "sluice/model.h"
 
@@ -227,7 +228,7 @@ static SLUICE_INLINE __u32 sluice_xdp_flow_set_of(__u64 id, int which)
 
 /*
  * Counters only the XDP path has (the others are the lcores' names, in
- * struct sluice_lcore_counters, so that sluiced sums XDP CPUs like lcores).
+ * include/sluice/counters.h, so that sluiced sums XDP CPUs like lcores).
  *   lru_hits        packets whose flow was in the flow table
  *   lru_misses      packets whose flow was not (a new flow, one that
  *                   expired or was evicted)
@@ -254,34 +255,13 @@ struct sluice_xdp_counters {
 	__u64 pass[SLUICE_DROP_MAX]; /* XDP_PASS by reason (drop-reason names) */
 };
 
-/* Packets and bytes (same layout as struct sluice_counter_pair). */
-struct sluice_xdp_pair {
-	__u64 packets;
-	__u64 bytes;
-};
-
-/* The lcore counters of include/sluice/shm.h, field for field (that header
- * is user space only); the loader copies them across by name. */
-#define SLUICE_XDP_LCORE_COUNTERS(X)                                             \
-	X(rx_packets) X(rx_bytes) X(tx_packets) X(tx_bytes)                       \
-	X(flow_entries) X(flow_inserts) X(flow_evictions) X(flow_expired)         \
-	X(flow_repicks) X(flow_insert_capped)                                     \
-	X(icmp_too_big_sent) X(arp_replies) X(nd_replies)                         \
-	X(busy_cycles) X(busy_packets)
-
-struct sluice_xdp_lcore_counters {
-#define SLUICE_X_FIELD(name) __u64 name;
-	SLUICE_XDP_LCORE_COUNTERS(SLUICE_X_FIELD)
-#undef SLUICE_X_FIELD
-	__u64 drops[SLUICE_DROP_MAX];
-};
-
 /* Value of the stats map (PERCPU_ARRAY of 1): everything but the
  * per-backend pairs, which have their own map (backend_stats). */
 struct sluice_xdp_stats {
-	struct sluice_xdp_lcore_counters lcore;
+	struct sluice_lcore_counters lcore; /* the names both paths keep */
 	struct sluice_xdp_counters xdp;
-	struct sluice_xdp_pair vip[SLUICE_XDP_MAX_VIPS]; /* by VIP id: packets forwarded, bytes received */
+	/* by VIP id: packets forwarded, bytes received */
+	struct sluice_counter_pair vip[SLUICE_XDP_MAX_VIPS];
 };
 
 #endif /* SLUICE_XDP_ABI_H */

@@ -54,7 +54,7 @@ static SLUICE_INLINE int count_tx(struct sluice_xdp_stats *st, int backend_id, _
 	st->lcore.tx_bytes += tx_bytes;
 	if (backend_id >= 0) {
 		__u32 id = (__u32)backend_id;
-		struct sluice_xdp_pair *b = bpf_map_lookup_elem(&backend_stats, &id);
+		struct sluice_counter_pair *b = bpf_map_lookup_elem(&backend_stats, &id);
 
 		if (b) {
 			b->packets++;

@@ -96,7 +96,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SLUICE_XDP_MAX_BACKENDS);
 	__type(key, __u32);
-	__type(value, struct sluice_xdp_pair);
+	__type(value, struct sluice_counter_pair);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } backend_stats SEC(".maps");
 

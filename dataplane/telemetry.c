@@ -30,12 +30,6 @@
 static const struct dp_app *tel_app;
 static pthread_mutex_t tel_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static const char *const drop_names[] = {
-#define SLUICE_X_NAME(name, str) str,
-	SLUICE_DROP_REASONS(SLUICE_X_NAME)
-#undef SLUICE_X_NAME
-};
-
 static void add_counters(struct rte_tel_data *d, const struct sluice_lcore_counters *c)
 {
 	struct rte_tel_data *drops = rte_tel_data_alloc();
@@ -50,7 +44,7 @@ static void add_counters(struct rte_tel_data *d, const struct sluice_lcore_count
 		return;
 	rte_tel_data_start_dict(drops);
 	for (unsigned int r = 0; r < SLUICE_DROP_MAX; r++)
-		rte_tel_data_add_dict_u64(drops, drop_names[r], c->drops[r]);
+		rte_tel_data_add_dict_u64(drops, sluice_drop_name(r), c->drops[r]);
 	rte_tel_data_add_dict_container(d, "drops", drops, 0);
 }
 

@@ -31,14 +31,6 @@
 
 _Static_assert(SLUICE_XDP_MAX_VIPS == SLUICE_MAX_VIPS, "XDP capacities are the snapshot's");
 _Static_assert(SLUICE_XDP_MAX_BACKENDS == SLUICE_MAX_BACKENDS, "XDP capacities are the snapshot's");
-_Static_assert(sizeof(struct sluice_xdp_lcore_counters) == sizeof(struct sluice_lcore_counters),
-	       "XDP lcore counters mirror shm.h");
-#define SLUICE_X_SAME(name)                                                                 \
-	_Static_assert(__builtin_offsetof(struct sluice_xdp_lcore_counters, name) ==         \
-			       __builtin_offsetof(struct sluice_lcore_counters, name),       \
-		       "XDP lcore counter " #name " mirrors shm.h");
-SLUICE_LCORE_COUNTERS(SLUICE_X_SAME)
-#undef SLUICE_X_SAME
 
 /* ---- libbpf messages ---- */
 
@@ -490,11 +482,7 @@ int sluice_xdp_path_read_counters(struct sluice_xdp_path *xp, struct sluice_lcor
 	}
 	rc = 0;
 	memset(out, 0, sizeof(*out));
-#define SLUICE_X_COPY(name) out->counters.name = sum->lcore.name;
-	SLUICE_LCORE_COUNTERS(SLUICE_X_COPY)
-#undef SLUICE_X_COPY
-	for (int r = 0; r < SLUICE_DROP_MAX; r++)
-		out->counters.drops[r] = sum->lcore.drops[r];
+	out->counters = sum->lcore;
 	for (int i = 0; i < SLUICE_MAX_VIPS; i++) {
 		out->vip[i].packets = sum->vip[i].packets;
 		out->vip[i].bytes = sum->vip[i].bytes;
@@ -505,7 +493,7 @@ int sluice_xdp_path_read_counters(struct sluice_xdp_path *xp, struct sluice_lcor
 		if (id >= SLUICE_MAX_BACKENDS)
 			continue;
 		for (int c = 0; c < xp->ncpus; c++) {
-			const struct sluice_xdp_pair *p = &xp->batch_pairs[(size_t)k * xp->ncpus + c];
+			const struct sluice_counter_pair *p = &xp->batch_pairs[(size_t)k * xp->ncpus + c];
 
 			out->backend[id].packets += p->packets;
 			out->backend[id].bytes += p->bytes;

@@ -22,12 +22,6 @@ struct metrics {
 	struct evhttp *http;
 };
 
-static const char *const drop_names[SLUICE_DROP_MAX] = {
-#define SLUICE_X_NAME(name, str) str,
-	SLUICE_DROP_REASONS(SLUICE_X_NAME)
-#undef SLUICE_X_NAME
-};
-
 static void head(struct evbuffer *b, const char *name, const char *type, const char *help)
 {
 	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
@@ -133,8 +127,8 @@ static void render_counters(struct sluiced *d, struct evbuffer *b)
 	counters_total(d->counters, &total);
 	head(b, "sluice_drops_total", "counter", "Packets dropped, by reason.");
 	for (unsigned int r = 0; r < SLUICE_DROP_MAX; r++)
-		evbuffer_add_printf(b, "sluice_drops_total{reason=\"%s\"} %llu\n", drop_names[r],
-				    (unsigned long long)total.drops[r]);
+		evbuffer_add_printf(b, "sluice_drops_total{reason=\"%s\"} %llu\n",
+				    sluice_drop_name(r), (unsigned long long)total.drops[r]);
 	if (n > SLUICE_MAX_LCORES)
 		n = SLUICE_MAX_LCORES;
 	for (size_t k = 0; k < sizeof(lcore_families) / sizeof(lcore_families[0]); k++) {

@@ -29,6 +29,7 @@
 
 #include "addr.h"
 #include "consts.h"
+#include "counters.h"
 #include "model.h"
 
 #define SLUICE_CONFIG_MAGIC 0x4746434543495553ULL /* "SUICECFG" little-endian */
@@ -90,27 +91,6 @@ struct sluice_config_header {
 	__u64 generation SLUICE_ALIGNED; /* 0: nothing published; slot = gen & 1 */
 	__u64 writer_heartbeat_ns;	/* CLOCK_MONOTONIC of the writer's last tick */
 } SLUICE_ALIGNED;
-
-/* Per-lcore counters, one writer (the lcore). Named, in metric units. */
-#define SLUICE_LCORE_COUNTERS(X)                                                 \
-	X(rx_packets) X(rx_bytes) X(tx_packets) X(tx_bytes)                       \
-	X(flow_entries) X(flow_inserts) X(flow_evictions) X(flow_expired)         \
-	X(flow_repicks) X(flow_insert_capped)                                     \
-	X(icmp_too_big_sent) X(arp_replies) X(nd_replies)                         \
-	X(busy_cycles) X(busy_packets)
-
-struct sluice_lcore_counters {
-#define SLUICE_X_FIELD(name) __u64 name;
-	SLUICE_LCORE_COUNTERS(SLUICE_X_FIELD)
-#undef SLUICE_X_FIELD
-	__u64 drops[SLUICE_DROP_MAX];
-};
-
-/* Packets and bytes of one VIP or backend. */
-struct sluice_counter_pair {
-	__u64 packets;
-	__u64 bytes;
-};
 
 enum sluice_lcore_state {
 	SLUICE_LCORE_UNUSED = 0,
