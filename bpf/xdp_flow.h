@@ -4,10 +4,10 @@
  * port, then the port-0 wildcard), connection tracking in the host's
  * flow table (shared by every CPU: xdp_abi.h), and the VIP's lookup table (map-in-map) for new flows.
  *
- * Connection tracking follows DESIGN.md: an established flow keeps its
- * backend while that backend is still in the VIP's set and its state keeps
- * flows (active or draining); otherwise the flow is re-picked from the
- * table in force and its entry updated. Only TCP/UDP packets (kind FLOW)
+ * Connection tracking follows sluice_flow_stays (include/sluice/model.h):
+ * an established flow keeps its backend while that backend is still in the
+ * VIP's set and its state keeps flows (active or draining); otherwise the
+ * flow is re-picked from the table in force and its entry updated. Only TCP/UDP packets (kind FLOW)
  * create entries and refresh their age; an ICMP error follows the entry of
  * the flow it quotes (re-picking it like a packet of the flow would), or
  * the table. The DPDK path does the same (dataplane/process.c).
@@ -107,7 +107,7 @@ static SLUICE_INLINE int table_pick(__u32 vip_id, __u64 hash)
 	m = e->hdr.m;
 	if (m == 0)
 		return -1;
-	slot = (__u32)(hash % m);
+	slot = sluice_table_slot(hash, m);
 	idx = 1 + slot / SLUICE_XDP_SLOTS_PER_ENTRY;
 	e = bpf_map_lookup_elem(tbl, &idx);
 	if (!e)
@@ -276,8 +276,7 @@ flow_backend(struct sluice_xdp_stats *st, const struct sluice_pkt *p, const stru
 		st->xdp.lru_hits++;
 		id = ids.backend_id;
 		be = bpf_map_lookup_elem(&backends, &id);
-		if (ids.vip_id == vip->id && be && be->vip_id == vip->id &&
-		    sluice_backend_keeps_flows(be->state)) {
+		if (sluice_flow_stays(be, ids.vip_id, vip->id)) {
 			if (p->kind == SLUICE_PKT_FLOW)
 				flow_touch(f, p, now);
 			*be_id = id;

@@ -85,20 +85,6 @@ void sluice_dp_lcore_fini(struct sluice_dp_lcore *lc)
 	lc->ft = NULL;
 }
 
-/* The backend table[hash % M] names, or NULL when the VIP has none. */
-static inline const struct sluice_backend *pick(const struct sluice_snapshot *snap,
-						const struct sluice_vip *vip, uint64_t hash)
-{
-	uint16_t v;
-
-	if (unlikely(vip->table_size == 0))
-		return NULL;
-	v = snap->tables[vip->table_offset + hash % vip->table_size];
-	if (unlikely(v >= vip->backend_count))
-		return NULL;
-	return &snap->backends[vip->backend_first + v];
-}
-
 /* Resize a single-segment frame to len bytes. */
 static inline int set_len(struct rte_mbuf *m, uint16_t len)
 {
@@ -182,25 +168,23 @@ static inline int do_flow(struct sluice_dp_lcore *lc, const struct sluice_snapsh
 	struct sluice_ft_entry *e = sluice_ft_lookup(lc->ft, &p->key, s->ft_hash, tick);
 
 	if (e) {
-		uint16_t pos = snap->backend_pos_by_id[e->backend_id];
-
-		/* Stay while the backend is still in this VIP's set and takes
-		 * established flows (active or draining), and the VIP's seed is
-		 * the one the entry was picked under (the flow-table hash mixes
-		 * the seed in, but two seeds may share a bucket). */
+		/* Stay by sluice_flow_stays, and while the VIP's seed is the
+		 * one the entry was picked under (the flow-table hash mixes the
+		 * seed in, but two seeds may share a bucket). */
 		s->hash = e->flow_hash;
 		if (unlikely(e->seed != vip->hash_seed)) {
 			s->hash = sluice_flow_hash(&p->key, vip->hash_seed);
 			e->seed = vip->hash_seed;
 			e->flow_hash = s->hash;
-		} else if (likely(pos != SLUICE_NO_POS)) {
-			const struct sluice_backend *b = &snap->backends[pos];
+		} else {
+			const struct sluice_backend *b = sluice_snapshot_backend(snap, e->backend_id);
 
-			if (likely(b->vip_id == vip->id && sluice_backend_keeps_flows(b->state)))
+			if (likely(sluice_flow_stays(b, e->vip_id, vip->id)))
 				be = b;
 		}
 		if (unlikely(!be)) {
-			be = pick(snap, vip, s->hash); /* the entry's: the same key and seed */
+			/* the entry's hash: the same key and seed */
+			be = sluice_table_pick(snap, vip, s->hash);
 			if (!be)
 				return SLUICE_DROP_NO_BACKEND;
 			e->backend_id = be->id;
@@ -212,7 +196,7 @@ static inline int do_flow(struct sluice_dp_lcore *lc, const struct sluice_snapsh
 			sluice_ft_touch(lc->ft, e, p->tcp_flags, tick);
 	} else {
 		s->hash = sluice_flow_hash(&p->key, vip->hash_seed);
-		be = pick(snap, vip, s->hash);
+		be = sluice_table_pick(snap, vip, s->hash);
 		if (unlikely(!be))
 			return SLUICE_DROP_NO_BACKEND;
 		if (p->kind == SLUICE_PKT_FLOW) {

@@ -244,8 +244,9 @@ static json_t *flow_table_entry(struct sluiced *d, const struct sluice_snapshot 
 	char cs[INET6_ADDRSTRLEN], vs[INET6_ADDRSTRLEN], cmd[200];
 	int af = caddr->family == SLUICE_FAMILY_V6 ? AF_INET6 : AF_INET;
 	struct dpwatch_info di;
+	const struct sluice_backend *b;
 	json_t *ft = NULL;
-	__u16 id = 0, vid = 0, pos;
+	__u16 id = 0, vid = 0;
 	__u32 cls;
 
 	*be_out = NULL;
@@ -286,13 +287,9 @@ static json_t *flow_table_entry(struct sluiced *d, const struct sluice_snapshot 
 		snprintf(why, whylen, "no data path is running");
 		return NULL;
 	}
-	pos = id < SLUICE_MAX_BACKENDS ? snap->backend_pos_by_id[id] : SLUICE_NO_POS;
-	if (vid == v->id && pos != SLUICE_NO_POS) {
-		const struct sluice_backend *b = &snap->backends[pos];
-
-		if (b->vip_id == v->id && sluice_backend_keeps_flows(b->state))
-			*be_out = b;
-	}
+	b = id < SLUICE_MAX_BACKENDS ? sluice_snapshot_backend(snap, id) : NULL;
+	if (sluice_flow_stays(b, vid, v->id))
+		*be_out = b;
 	return ft;
 }
 
@@ -346,7 +343,7 @@ json_t *cmd_explain(struct sluiced *d, const json_t *req)
 				   htons(dport));
 	}
 	hash = sluice_flow_hash(&key, v->hash_seed);
-	b = sluice_snapshot_pick(snap, v, hash);
+	b = sluice_table_pick(snap, v, hash);
 	snprintf(h, sizeof(h), "0x%016llx", (unsigned long long)hash);
 	ft = flow_table_entry(d, snap, v, &key, &caddr, cport, dport, &kept, why, sizeof(why));
 	resp = cmd_ok();

@@ -182,6 +182,35 @@ static inline const struct sluice_vip *sluice_vip_match(const struct sluice_snap
 	return id < 0 ? NULL : &snap->vips[id];
 }
 
+/* ---- backends and tables: the same reads for both readers ---- */
+
+/* The backend of stable id under snap, or NULL when no VIP's set holds it.
+ * id < SLUICE_MAX_BACKENDS (every id a data path records is). */
+static inline const struct sluice_backend *
+sluice_snapshot_backend(const struct sluice_snapshot *snap, __u16 id)
+{
+	__u16 pos = snap->backend_pos_by_id[id];
+
+	return __builtin_expect(pos != SLUICE_NO_POS, 1) ? &snap->backends[pos] : NULL;
+}
+
+/* The backend slot hash % M of vip's table names, or NULL when the VIP has
+ * no backend for new flows. A table value is an index into the VIP's own
+ * backends: one out of range (a torn or corrupt snapshot) names none,
+ * rather than some other VIP's backend. */
+static inline const struct sluice_backend *
+sluice_table_pick(const struct sluice_snapshot *snap, const struct sluice_vip *vip, __u64 hash)
+{
+	__u16 v;
+
+	if (__builtin_expect(vip->table_size == 0, 0))
+		return NULL;
+	v = snap->tables[vip->table_offset + sluice_table_slot(hash, vip->table_size)];
+	if (__builtin_expect(v >= vip->backend_count, 0))
+		return NULL;
+	return &snap->backends[vip->backend_first + v];
+}
+
 /* ---- region handles (lib/shm.c) ---- */
 
 struct sluice_config_region {
