@@ -157,22 +157,19 @@ struct sluice_xdp_cfg_sel {
 #define SLUICE_XDP_FLOW_SETS (1u << SLUICE_XDP_FLOW_SETS_LOG2)
 #define SLUICE_XDP_FLOW_WAYS 4
 
-/* Idle timeouts by class, in seconds: the DPDK path's defaults (sluice-dp
- * --tcp-timeout, --udp-timeout, --fin-timeout). */
 #define SLUICE_XDP_TIME_SHIFT 6 /* clock unit: 64 jiffies */
 #define SLUICE_XDP_TIME_MASK 0x3fffffffu
 #define SLUICE_XDP_DEFAULT_HZ 250
-#define SLUICE_XDP_TIMEOUT_TCP 300u
-#define SLUICE_XDP_TIMEOUT_UDP 30u
-#define SLUICE_XDP_TIMEOUT_CLOSING 10u
-/* The three, 10 bits each, by class (class 3 is not used: timeout 0). */
+/* The idle timeouts of include/sluice/consts.h, 10 bits each, by class
+ * (class 3 is not used: timeout 0), so that a way's age test is a shift. */
 #define SLUICE_XDP_TIMEOUTS                                                   \
-	(SLUICE_XDP_TIMEOUT_TCP | SLUICE_XDP_TIMEOUT_UDP << 10 | SLUICE_XDP_TIMEOUT_CLOSING << 20)
-enum sluice_xdp_flow_class {
-	SLUICE_XDP_CLASS_TCP = 0,
-	SLUICE_XDP_CLASS_UDP = 1,
-	SLUICE_XDP_CLASS_CLOSING = 2, /* FIN or RST seen */
-};
+	(SLUICE_TIMEOUT_TCP_S << (SLUICE_FLOW_TCP * 10) |                      \
+	 SLUICE_TIMEOUT_UDP_S << (SLUICE_FLOW_UDP * 10) |                      \
+	 SLUICE_TIMEOUT_CLOSING_S << (SLUICE_FLOW_CLOSING * 10))
+_Static_assert(SLUICE_FLOW_NCLASS <= 4, "a way keeps its class in 2 bits");
+_Static_assert(SLUICE_TIMEOUT_TCP_S < 1024 && SLUICE_TIMEOUT_UDP_S < 1024 &&
+		       SLUICE_TIMEOUT_CLOSING_S < 1024,
+	       "XDP timeouts fit in 10 bits");
 
 struct sluice_xdp_flow {
 	__u64 tag; /* sluice_xdp_flow_tag(flow id, ref) */

@@ -210,18 +210,10 @@ static SLUICE_INLINE struct sluice_xdp_flow *flow_victim(struct sluice_xdp_flow_
 	return victim;
 }
 
-/* The class a flow's packet puts it in, as the DPDK path's flow table does
- * (sluice_ft_touch): FIN or RST close it, a SYN without ACK (the 4-tuple
- * reused) opens it again, anything else leaves it as it was. */
+/* The class a flow's packet puts it in: the DPDK path's rule. */
 static SLUICE_INLINE __u32 flow_class(const struct sluice_pkt *p, __u32 cls)
 {
-	if (p->key.proto != SLUICE_IPPROTO_TCP)
-		return SLUICE_XDP_CLASS_UDP;
-	if (p->tcp_flags & (SLUICE_TCP_FIN | SLUICE_TCP_RST))
-		return SLUICE_XDP_CLASS_CLOSING;
-	if ((p->tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) == SLUICE_TCP_SYN)
-		return SLUICE_XDP_CLASS_TCP;
-	return cls;
+	return sluice_flow_class(p->key.proto, p->tcp_flags, (__u8)cls);
 }
 
 /* A TCP/UDP packet of the flow in way f was seen now: one 4-byte store,
@@ -323,7 +315,7 @@ flow_backend(struct sluice_xdp_stats *st, const struct sluice_pkt *p, const stru
 		st->lcore.flow_entries++;
 	st->lcore.flow_inserts++;
 	flow_set_backend(f, fid, id, vip->id);
-	f->seen = now << 2 | flow_class(p, SLUICE_XDP_CLASS_TCP);
+	f->seen = now << 2 | flow_class(p, SLUICE_FLOW_TCP);
 	return be;
 }
 

@@ -21,7 +21,6 @@
 #include "process.h"
 
 #define PREFETCH_AHEAD 4
-#define DEFAULT_MTU 1500
 #define SEND SLUICE_DROP_MAX /* "verdict: transmit" among the drop reasons */
 
 static void limit_init(struct sluice_dp_limit *l, uint64_t rate, uint64_t hz, uint64_t now)
@@ -202,7 +201,8 @@ static inline int do_flow(struct sluice_dp_lcore *lc, const struct sluice_snapsh
 		if (p->kind == SLUICE_PKT_FLOW) {
 			if (likely(limit_take(&lc->syn_limit, lc->cfg->tsc_hz, now))) {
 				e = sluice_ft_insert(lc->ft, &p->key, s->ft_hash,
-						     sluice_ft_class_of(p->l4_proto, p->tcp_flags),
+						     sluice_flow_class(p->l4_proto, p->tcp_flags,
+								       SLUICE_FLOW_TCP),
 						     tick);
 				e->backend_id = be->id;
 				e->vip_id = vip->id;
@@ -252,7 +252,7 @@ static void burst_global(const struct sluice_dp_lcore *lc, const struct sluice_s
 		memcpy(g->lb_mac, &cfg->lb_mac, 6);
 	else if (memcmp(g->lb_mac, zero, 6) == 0 && port < SLUICE_DP_MAX_PORTS)
 		memcpy(g->lb_mac, &cfg->port_mac[port], 6);
-	*mtu = cfg->mtu ? cfg->mtu : g->mtu ? g->mtu : DEFAULT_MTU;
+	*mtu = cfg->mtu ? cfg->mtu : g->mtu ? g->mtu : SLUICE_DEFAULT_MTU;
 }
 
 uint16_t sluice_dp_process(struct sluice_dp_lcore *lc, const struct sluice_snapshot *snap,

@@ -145,8 +145,6 @@ static int cmd_generation(const char *cmd, const char *params, struct rte_tel_da
 	return 0;
 }
 
-static const char *const class_names[SLUICE_FT_NCLASS] = {"tcp", "udp", "closing"};
-
 /* The flow key of "PROTO,CLIENT,CPORT,VIP,VPORT" (client -> VIP). */
 static int parse_flow(const char *params, struct sluice_flow_key *key, struct sluice_addr *vip,
 		      __be16 *vport, uint8_t *proto)
@@ -248,9 +246,7 @@ static int cmd_flow(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_int(d, "lcore", (int)w->lcore_id);
 		rte_tel_data_add_dict_u64(d, "backend_id", e->backend_id);
 		rte_tel_data_add_dict_u64(d, "vip_id", e->vip_id);
-		rte_tel_data_add_dict_string(d, "class", e->cls < SLUICE_FT_NCLASS
-								 ? class_names[e->cls]
-								 : "?");
+		rte_tel_data_add_dict_string(d, "class", sluice_flow_class_name(e->cls));
 		/* Ticks are ~1 ms (tick_shift); negative: expired, not yet
 		 * reused or swept. */
 		rte_tel_data_add_dict_int(d, "expires_in_ms",

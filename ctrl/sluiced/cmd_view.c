@@ -227,8 +227,6 @@ json_t *cmd_table(struct sluiced *d, const json_t *req)
 	return resp;
 }
 
-static const char *const ft_class_names[] = {"tcp", "udp", "closing", "?"};
-
 /*
  * What the data path's flow table holds for the flow, when it can be
  * asked: sluice-dp through its telemetry socket (each worker's table), or
@@ -282,7 +280,7 @@ static json_t *flow_table_entry(struct sluiced *d, const struct sluice_snapshot 
 		if (rc == 0)
 			return ft;
 		json_object_set_new(ft, "backend_id", json_integer(id));
-		json_object_set_new(ft, "class", json_string(ft_class_names[cls & 3]));
+		json_object_set_new(ft, "class", json_string(sluice_flow_class_name(cls & 3)));
 	} else {
 		snprintf(why, whylen, "no data path is running");
 		return NULL;

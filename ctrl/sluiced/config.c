@@ -326,7 +326,7 @@ static int parse_sections(const json_t *root, struct conf *c, struct ju_err *e)
 	static const char *const met_keys[] = {"enabled", "listen", NULL};
 	unsigned int mode = CONF_DP_DPDK, on_stop = 0;
 	bool on_stop_given = false;
-	__u32 gue = CONF_DEFAULT_GUE_PORT, mtu = CONF_DEFAULT_MTU;
+	__u32 gue = CONF_DEFAULT_GUE_PORT, mtu = SLUICE_DEFAULT_MTU;
 	struct sluice_addr a;
 	bool present;
 	const json_t *o;

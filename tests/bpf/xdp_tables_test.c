@@ -171,13 +171,13 @@ static void test_idle_timeouts(void **state)
 	sets = flows_map(f);
 	fr_ipv4(&in, 0, 6, client4, vip4a, 41000, 80, SLUICE_TCP_SYN, 0, 0x4000);
 	w = one_flow(f, sets, &in, &r);
-	assert_int_equal(w->seen & 3, SLUICE_XDP_CLASS_TCP);
+	assert_int_equal(w->seen & 3, SLUICE_FLOW_TCP);
 	/* 20 s idle: a TCP flow is still there; after a FIN, 20 s is too long. */
 	age_way(w, 20);
 	fr_ipv4(&in, 0, 6, client4, vip4a, 41000, 80, SLUICE_TCP_FIN | SLUICE_TCP_ACK, 0, 0x4000);
 	run(f, in.b, in.len, &r);
 	assert_int_equal(D_XDP(f, lru_hits), 1);
-	assert_int_equal(w->seen & 3, SLUICE_XDP_CLASS_CLOSING);
+	assert_int_equal(w->seen & 3, SLUICE_FLOW_CLOSING);
 	age_way(w, 8);
 	fr_ipv4(&in, 0, 6, client4, vip4a, 41000, 80, SLUICE_TCP_ACK, 0, 0x4000);
 	run(f, in.b, in.len, &r);
@@ -188,7 +188,7 @@ static void test_idle_timeouts(void **state)
 	assert_int_equal(D_LCORE(f, flow_expired), 1);
 	assert_int_equal(D_LCORE(f, flow_inserts), 1);
 	assert_true(only_way(sets) == w); /* its own way, reused */
-	assert_int_equal(w->seen & 3, SLUICE_XDP_CLASS_TCP);
+	assert_int_equal(w->seen & 3, SLUICE_FLOW_TCP);
 	/* A TCP flow idle for 290 s lives, for 310 s it does not. */
 	age_way(w, 290);
 	run(f, in.b, in.len, &r);
@@ -200,7 +200,7 @@ static void test_idle_timeouts(void **state)
 	/* UDP: 30 s. */
 	fr_ipv4(&in, 0, 17, client4, vip4a, 5353, 9999, 0, 20, 0);
 	w = one_flow(f, sets, &in, &r);
-	assert_int_equal(w->seen & 3, SLUICE_XDP_CLASS_UDP);
+	assert_int_equal(w->seen & 3, SLUICE_FLOW_UDP);
 	age_way(w, 25);
 	run(f, in.b, in.len, &r);
 	assert_int_equal(D_XDP(f, lru_hits), 1);
