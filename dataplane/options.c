@@ -121,22 +121,6 @@ static int parse_addr(const char *s, struct sluice_addr *a)
 	return -1;
 }
 
-static int valid_instance(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 32)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '-' || c == '.'))
-			return 0;
-	}
-	return 1;
-}
-
 static void set_defaults(struct dp_options *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -165,9 +149,9 @@ int dp_options_parse(int argc, char **argv, struct dp_options *o)
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_INSTANCE:
-			if (!valid_instance(optarg)) {
-				fprintf(stderr, "sluice-dp: --instance %s: 1-32 characters of "
-						"A-Z a-z 0-9 _ . -\n", optarg);
+			if (!sluice_instance_valid(optarg)) {
+				fprintf(stderr, "sluice-dp: --instance %s: " SLUICE_INSTANCE_RULE "\n",
+					optarg);
 				return -1;
 			}
 			strcpy(o->instance, optarg);

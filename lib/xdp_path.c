@@ -68,17 +68,6 @@ void sluice_xdp_grace_period(void)
 	usleep(100 * 1000);
 }
 
-static int check_instance(const char *instance, char *err, size_t errlen)
-{
-	char name[80];
-
-	if (sluice_shm_name(instance, "xdp", name, sizeof(name)) < 0)
-		return sluice_errf(err, errlen, -EINVAL,
-				   "invalid instance name \"%s\": 1-32 characters of A-Z a-z 0-9 _ . -",
-				   instance ? instance : "");
-	return 0;
-}
-
 static int mkdir_p(const char *dir, mode_t mode)
 {
 	if (mkdir(dir, mode) == 0 || errno == EEXIST)
@@ -162,7 +151,7 @@ int sluice_xdp_path_open(const char *instance, struct sluice_xdp_path **out, cha
 	int rc;
 
 	*out = NULL;
-	rc = check_instance(instance, err, errlen);
+	rc = sluice_instance_check(instance, err, errlen);
 	if (rc < 0)
 		return rc;
 	libbpf_set_print(libbpf_print);
@@ -418,7 +407,7 @@ int sluice_xdp_path_unpin(const char *instance, char *err, size_t errlen)
 	static const char *const maps[] = {"cfg",      "cfg_sel", "vip_index", "tables",
 					   "backends", "flows",	  "stats",     "backend_stats"};
 	char dir[sizeof(PIN_ROOT) + 40], path[sizeof(dir) + 32];
-	int rc = check_instance(instance, err, errlen);
+	int rc = sluice_instance_check(instance, err, errlen);
 
 	if (rc < 0)
 		return rc;

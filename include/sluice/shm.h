@@ -250,8 +250,18 @@ static inline void sluice_lcore_heartbeat(struct sluice_lcore_status *st, __u64 
 	__atomic_store_n(&st->heartbeat_ns, now_ns, __ATOMIC_RELAXED);
 }
 
-/* Names of regions: "/sluice-<instance>-config" and "-status". The instance
- * name is 1..32 characters of [A-Za-z0-9_.-]. Returns 0 or -EINVAL. */
+/* The instance-name rule, for every program that takes a name (sluiced's
+ * configuration, sluice-dp --instance, the XDP loader): the name becomes
+ * part of shared-memory, pin and socket paths. Every message about a bad
+ * name states SLUICE_INSTANCE_RULE, so that they cannot drift apart. */
+#define SLUICE_INSTANCE_MAX 32
+#define SLUICE_INSTANCE_RULE "1-32 characters of A-Z a-z 0-9 _ . -"
+bool sluice_instance_valid(const char *instance);
+/* 0, or -EINVAL with "invalid instance name "<instance>": <rule>" in err. */
+int sluice_instance_check(const char *instance, char *err, size_t errlen);
+
+/* Names of regions: "/sluice-<instance>-config" and "-status". Returns 0 or
+ * -EINVAL (an invalid instance, or outlen too small). */
 int sluice_shm_name(const char *instance, const char *kind, char *out, size_t outlen);
 
 /* Validate a mapped config or status region: magic, ABI version, sizes,
