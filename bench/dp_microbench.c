@@ -182,7 +182,7 @@ int main(int argc, char **argv)
 	       sc == NEW ? "new" : sc == NONVIP ? "nonvip" : "established",
 	       (unsigned long long)done, (unsigned long long)out_n, (double)cycles / (double)done,
 	       (double)rte_get_tsc_hz() / ((double)cycles / (double)done) / 1e6,
-	       rte_get_tsc_hz() / 1e6, (unsigned long long)st->counters.flow_entries,
+	       rte_get_tsc_hz() / 1e6, (unsigned long long)st->counters.flow_live,
 	       (unsigned long long)st->counters.flow_inserts,
 	       (unsigned long long)st->counters.flow_evictions,
 	       (unsigned long long)st->counters.flow_repicks);

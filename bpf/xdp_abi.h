@@ -226,12 +226,15 @@ static SLUICE_INLINE __u32 sluice_xdp_flow_set_of(__u64 id, int which)
 /*
  * Counters only the XDP path has (the others are the lcores' names, in
  * include/sluice/counters.h, so that sluiced sums XDP CPUs like lcores).
- *   lru_hits        packets whose flow was in the flow table
- *   lru_misses      packets whose flow was not (a new flow, one that
+ *   flow_hits       packets whose flow was in the flow table
+ *   flow_misses     packets whose flow was not (a new flow, one that
  *                   expired or was evicted)
- * (In the lcore names: flow_entries counts ways filled for the first time,
- * flow_evictions ways taken from a live flow, flow_expired ways taken from
- * an expired one; summed over CPUs, flow_entries is the ways ever used.)
+ *   flow_ways_used  ways filled for the first time; summed over CPUs, the
+ *                   ways ever used. Not the DPDK path's flow_live (live
+ *                   entries): ways expire lazily here, unseen, so live
+ *                   entries are not known; flow_live stays 0.
+ * (In the lcore names: flow_evictions counts ways taken from a live flow,
+ * flow_expired ways taken from an expired one.)
  *   pass_arp        ARP requests handed to the kernel
  *   pass_nd         IPv6 neighbour solicitations handed to the kernel
  *   xdp_pass        all packets handed to the kernel (XDP_PASS)
@@ -242,8 +245,8 @@ static SLUICE_INLINE __u32 sluice_xdp_flow_set_of(__u64 id, int which)
  *                   no_mbuf
  */
 #define SLUICE_XDP_COUNTERS(X)                                                   \
-	X(lru_hits) X(lru_misses) X(pass_arp) X(pass_nd) X(xdp_pass) X(xdp_drop) \
-	X(table_mismatch) X(adjust_failed)
+	X(flow_hits) X(flow_misses) X(flow_ways_used) X(pass_arp) X(pass_nd)      \
+	X(xdp_pass) X(xdp_drop) X(table_mismatch) X(adjust_failed)
 
 struct sluice_xdp_counters {
 #define SLUICE_X_FIELD(name) __u64 name;

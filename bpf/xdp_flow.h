@@ -265,7 +265,7 @@ flow_backend(struct sluice_xdp_stats *st, const struct sluice_pkt *p, const stru
 	if (!f && !set_has_unused(a))
 		f = flow_find(b, fid, now, &ids.ref);
 	if (f) {
-		st->xdp.lru_hits++;
+		st->xdp.flow_hits++;
 		id = ids.backend_id;
 		be = bpf_map_lookup_elem(&backends, &id);
 		if (sluice_flow_stays(be, ids.vip_id, vip->id)) {
@@ -275,7 +275,7 @@ flow_backend(struct sluice_xdp_stats *st, const struct sluice_pkt *p, const stru
 			return be;
 		}
 	} else {
-		st->xdp.lru_misses++;
+		st->xdp.flow_misses++;
 	}
 
 	*hash = sluice_flow_hash(&p->key, vip->hash_seed);
@@ -312,7 +312,7 @@ flow_backend(struct sluice_xdp_stats *st, const struct sluice_pkt *p, const stru
 	else if (f->seen)
 		st->lcore.flow_expired++;
 	else
-		st->lcore.flow_entries++;
+		st->xdp.flow_ways_used++;
 	st->lcore.flow_inserts++;
 	flow_set_backend(f, fid, id, vip->id);
 	f->seen = now << 2 | flow_class(p, SLUICE_FLOW_TCP);

@@ -354,7 +354,7 @@ void sluice_dp_flush(struct sluice_dp_lcore *lc)
 {
 	const struct sluice_ft_stats *fs = &lc->ft->stats;
 
-	lc->ctr.flow_entries = fs->entries;
+	lc->ctr.flow_live = fs->entries;
 	lc->ctr.flow_inserts = fs->inserts;
 	lc->ctr.flow_evictions = fs->evictions;
 	lc->ctr.flow_expired = fs->expired;

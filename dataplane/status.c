@@ -113,7 +113,7 @@ static void log_counters(const char *who, const struct sluice_lcore_counters *c)
 	       "evictions %llu, expired %llu, repicks %llu, capped %llu), busy %.1f cycles/pkt, "
 	       "drops:%s",
 	       who, U(c->rx_packets), U(c->rx_bytes), U(c->tx_packets), U(c->tx_bytes),
-	       U(c->flow_entries), U(c->flow_inserts), U(c->flow_evictions), U(c->flow_expired),
+	       U(c->flow_live), U(c->flow_inserts), U(c->flow_evictions), U(c->flow_expired),
 	       U(c->flow_repicks), U(c->flow_insert_capped),
 	       c->busy_packets ? (double)c->busy_cycles / (double)c->busy_packets : 0.0,
 	       off ? drops : " none");

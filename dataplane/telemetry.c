@@ -100,13 +100,13 @@ static int cmd_flows(const char *cmd, const char *params, struct rte_tel_data *d
 		struct rte_tel_data *l = rte_tel_data_alloc();
 		uint64_t cap = sluice_ft_capacity(w->dp.ft);
 
-		entries += c->flow_entries;
+		entries += c->flow_live;
 		capacity += cap;
 		if (!l)
 			continue;
 		rte_tel_data_start_dict(l);
 		rte_tel_data_add_dict_int(l, "lcore", (int)w->lcore_id);
-		rte_tel_data_add_dict_u64(l, "entries", c->flow_entries);
+		rte_tel_data_add_dict_u64(l, "entries", c->flow_live);
 		rte_tel_data_add_dict_u64(l, "capacity", cap);
 		rte_tel_data_add_dict_u64(l, "sized_for", w->dp.cfg->flows);
 		rte_tel_data_add_dict_u64(l, "inserts", c->flow_inserts);

@@ -3,11 +3,11 @@
  * The counters both data paths keep, by name: the DPDK lcores in shared
  * memory (shm.h), the XDP program per CPU in its stats map (bpf/xdp_abi.h).
  * One list and one struct, so that sluiced sums XDP CPUs like lcores and a
- * name cannot mean one thing on one path and another on the other. Counters
- * only one path can keep are listed here too when the shared-memory layout
- * has them (the other path leaves them 0; docs/control.md says which), or
- * in that path's own list (SLUICE_XDP_COUNTERS). Compiles for user space
- * and for BPF.
+ * name cannot mean one thing on one path and another on the other. A few
+ * of them only the DPDK path can keep (flow_live, flow_insert_capped,
+ * arp_replies, nd_replies, busy_*): the XDP path leaves them 0 rather than
+ * fill them with something else. Counters only XDP keeps are its own list
+ * (SLUICE_XDP_COUNTERS, bpf/xdp_abi.h). Compiles for user space and BPF.
  */
 #ifndef SLUICE_COUNTERS_H
 #define SLUICE_COUNTERS_H
@@ -16,11 +16,12 @@
 
 #include "consts.h"
 
-/* Per-lcore (per-CPU for XDP) counters, one writer each, in metric units.
+/* Per-lcore (per-CPU for XDP) counters, one writer each, in metric units;
+ * all count up but flow_live, the flow table's live entries (a gauge).
  * The order is the shared-memory layout (a change is an ABI change). */
 #define SLUICE_LCORE_COUNTERS(X)                                                 \
 	X(rx_packets) X(rx_bytes) X(tx_packets) X(tx_bytes)                       \
-	X(flow_entries) X(flow_inserts) X(flow_evictions) X(flow_expired)         \
+	X(flow_live) X(flow_inserts) X(flow_evictions) X(flow_expired)         \
 	X(flow_repicks) X(flow_insert_capped)                                     \
 	X(icmp_too_big_sent) X(arp_replies) X(nd_replies)                         \
 	X(busy_cycles) X(busy_packets)
