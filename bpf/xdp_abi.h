@@ -16,10 +16,6 @@
 #include "sluice/flow.h"
 #include "sluice/model.h"
 
-/* Capacities (the shared-memory ones, so that every snapshot fits). */
-#define SLUICE_XDP_MAX_VIPS 256	      /* = SLUICE_MAX_VIPS */
-#define SLUICE_XDP_MAX_BACKENDS 16384 /* = SLUICE_MAX_BACKENDS */
-
 /* ---- VIPs ---- */
 
 /*
@@ -261,7 +257,7 @@ struct sluice_xdp_stats {
 	struct sluice_lcore_counters lcore; /* the names both paths keep */
 	struct sluice_xdp_counters xdp;
 	/* by VIP id: packets forwarded, bytes received */
-	struct sluice_counter_pair vip[SLUICE_XDP_MAX_VIPS];
+	struct sluice_counter_pair vip[SLUICE_MAX_VIPS];
 };
 
 #endif /* SLUICE_XDP_ABI_H */

@@ -38,7 +38,7 @@ static SLUICE_INLINE int count_pass(struct sluice_xdp_stats *st, __u8 reason)
 /* A packet of a VIP forwarded (received bytes, as the DPDK path). */
 static SLUICE_INLINE void count_vip(struct sluice_xdp_stats *st, __u32 vip_id, __u32 bytes)
 {
-	if (vip_id < SLUICE_XDP_MAX_VIPS) {
+	if (vip_id < SLUICE_MAX_VIPS) {
 		st->vip[vip_id].packets++;
 		st->vip[vip_id].bytes += bytes;
 	}

@@ -29,9 +29,6 @@
 #define PIN_ROOT SLUICE_XDP_PIN_ROOT
 #define PROG_NAME "sluice_xdp"
 
-_Static_assert(SLUICE_XDP_MAX_VIPS == SLUICE_MAX_VIPS, "XDP capacities are the snapshot's");
-_Static_assert(SLUICE_XDP_MAX_BACKENDS == SLUICE_MAX_BACKENDS, "XDP capacities are the snapshot's");
-
 /* ---- libbpf messages ---- */
 
 /* libbpf's last warning, for error messages (the verifier's log, a pinned

@@ -381,7 +381,7 @@ json_t *cmd_explain(struct sluiced *d, const json_t *req)
 						"dropped (no_backend)"));
 		return resp;
 	}
-	json_object_set_new(resp, "slot", json_integer((json_int_t)(hash % v->table_size)));
+	json_object_set_new(resp, "slot", json_integer(sluice_table_slot(hash, v->table_size)));
 	json_object_set_new(resp, "backend",
 			    json_pack("{s:o, s:I, s:s, s:I}", "address", ju_addr(&b->addr), "id",
 				      (json_int_t)b->id, "state", conf_backend_state_name(b->state),

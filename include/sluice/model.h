@@ -52,6 +52,10 @@ struct sluice_backend {
 	__u32 pad1;
 };
 
+/* The id spaces, for shared memory (shm.h) and the XDP maps alike. */
+#define SLUICE_MAX_VIPS 256
+#define SLUICE_MAX_BACKENDS 16384 /* per snapshot, over all VIPs; also the id space */
+
 /* True when an established flow may stay on a backend in this state. */
 static inline int sluice_backend_keeps_flows(__u8 state)
 {

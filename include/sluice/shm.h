@@ -36,9 +36,9 @@
 #define SLUICE_STATUS_MAGIC 0x5453544543495553ULL /* "SUICETST" little-endian */
 #define SLUICE_ABI_VERSION 1
 
-/* Capacities: part of the ABI (a change bumps SLUICE_ABI_VERSION). */
-#define SLUICE_MAX_VIPS 256
-#define SLUICE_MAX_BACKENDS 16384 /* per snapshot, over all VIPs; also the id space */
+/* Capacities: part of the ABI (a change bumps SLUICE_ABI_VERSION). The id
+ * spaces, SLUICE_MAX_VIPS and SLUICE_MAX_BACKENDS, are in model.h: the XDP
+ * maps are sized by them too. */
 #define SLUICE_MAX_BACKENDS_PER_VIP 4096
 #define SLUICE_TABLE_POOL_SLOTS (16u << 20) /* lookup-table slots per snapshot */
 #define SLUICE_VIP_INDEX_SIZE 1024 /* open-addressing index, 4x SLUICE_MAX_VIPS */
