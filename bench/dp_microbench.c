@@ -136,9 +136,9 @@ int main(int argc, char **argv)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.tsc_hz = rte_get_tsc_hz();
 	cfg.flows = flows > 1048576 ? (uint32_t)flows : 1048576;
-	cfg.timeout_s[SLUICE_FT_TCP] = 300;
-	cfg.timeout_s[SLUICE_FT_UDP] = 30;
-	cfg.timeout_s[SLUICE_FT_CLOSING] = 10;
+	cfg.timeout_s[SLUICE_FLOW_TCP] = SLUICE_TIMEOUT_TCP_S;
+	cfg.timeout_s[SLUICE_FLOW_UDP] = SLUICE_TIMEOUT_UDP_S;
+	cfg.timeout_s[SLUICE_FLOW_CLOSING] = SLUICE_TIMEOUT_CLOSING_S;
 	if (sluice_dp_lcore_init(lc, &cfg, st, (int)rte_socket_id()) < 0)
 		rte_exit(1, "flow table\n");
 
@@ -182,7 +182,7 @@ int main(int argc, char **argv)
 	       sc == NEW ? "new" : sc == NONVIP ? "nonvip" : "established",
 	       (unsigned long long)done, (unsigned long long)out_n, (double)cycles / (double)done,
 	       (double)rte_get_tsc_hz() / ((double)cycles / (double)done) / 1e6,
-	       rte_get_tsc_hz() / 1e6, (unsigned long long)st->counters.flow_entries,
+	       rte_get_tsc_hz() / 1e6, (unsigned long long)st->counters.flow_live,
 	       (unsigned long long)st->counters.flow_inserts,
 	       (unsigned long long)st->counters.flow_evictions,
 	       (unsigned long long)st->counters.flow_repicks);

@@ -213,13 +213,13 @@ class Bench:
         self.stop(gen)
         r = self.parse_pktgen(line, gen)
         d = {k: after[k] - before[k] for k in ("rx_packets", "tx_packets", "busy_cycles",
-                                               "busy_packets", "flow_entries")}
+                                               "busy_packets", "flow_live")}
         secs = t1 - t0
         return {"mpps_rx": d["rx_packets"] / secs / 1e6,
                 "mpps_fwd": r["rx_mpps_steady"] if scenario != "nonvip_drop" else 0.0,
                 "cycles_per_packet": d["busy_cycles"] / max(d["busy_packets"], 1),
                 "gen_tx_mpps": r["tx_mpps_steady"],
-                "flow_entries": after["flow_entries"],
+                "flow_live": after["flow_live"],
                 "drops": {k: after["drops"][k] - before["drops"][k] for k in after["drops"]
                           if after["drops"][k] - before["drops"][k]}}
 

@@ -18,8 +18,8 @@
  * bpf_xdp_adjust_head back), measured as half of bench_adjust (restore +
  * grow) - bench_floor. Scenarios are interleaved round by round; each
  * figure is the median of the rounds. The counters prove each scenario:
- * every run of (a) is an LRU miss, every run of (b) a hit, every run of
- * (c) a pass. The trivial `return XDP_TX;` program (bpf/xdp_floor.bpf.c),
+ * every run of (a) is a flow-table miss (flow_misses), every run of (b) a
+ * hit, every run of (c) a pass. The trivial `return XDP_TX;` program (bpf/xdp_floor.bpf.c),
  * which rewrites nothing, is timed with plain repeat = N in the same run:
  * floor_ns, and ns = floor_ns + net. So is a reference, one hit in a BPF
  * hash map (bench_ref, net of the same floor), to compare figures of runs
@@ -300,7 +300,7 @@ static int warm_round(struct bench *b, enum scenario sc, struct warm *w, unsigne
 	__u32 saved = b->repeat, ignored;
 
 	/* Refresh the established flows: the new-flow rounds evict some, as
-	 * a full LRU must. */
+	 * a full flow table must. */
 	b->repeat = ESTABLISHED_FLOWS;
 	if (sc == SC_ESTABLISHED &&
 	    warm_run(b, bpf_program__fd(b->wrap->progs.bench_lb), sc, want, &ignored) < 0)
@@ -313,14 +313,14 @@ static int warm_round(struct bench *b, enum scenario sc, struct warm *w, unsigne
 	    sluice_xdp_path_read_xdp_counters(b->xp, &c1, err, sizeof(err)) < 0)
 		return -1;
 	/* The scenario is what it claims, in every run. */
-	expected = sc == SC_SYN ? c1.lru_misses - c0.lru_misses
-	       : sc == SC_ESTABLISHED ? c1.lru_hits - c0.lru_hits : c1.xdp_pass - c0.xdp_pass;
+	expected = sc == SC_SYN ? c1.flow_misses - c0.flow_misses
+	       : sc == SC_ESTABLISHED ? c1.flow_hits - c0.flow_hits : c1.xdp_pass - c0.xdp_pass;
 	if (expected != b->repeat) {
 		fprintf(stderr, "sluice-xdpbench: %s: %llu of %u runs took the scenario's path "
 			"(hits %llu misses %llu pass %llu drop %llu)\n",
 			sc_name[sc], (unsigned long long)expected, b->repeat,
-			(unsigned long long)(c1.lru_hits - c0.lru_hits),
-			(unsigned long long)(c1.lru_misses - c0.lru_misses),
+			(unsigned long long)(c1.flow_hits - c0.flow_hits),
+			(unsigned long long)(c1.flow_misses - c0.flow_misses),
 			(unsigned long long)(c1.xdp_pass - c0.xdp_pass),
 			(unsigned long long)(c1.xdp_drop - c0.xdp_drop));
 		return -1;

@@ -12,12 +12,9 @@
 
 #include "sluice/addr.h"
 #include "sluice/consts.h"
+#include "sluice/counters.h"
 #include "sluice/flow.h"
 #include "sluice/model.h"
-
-/* Capacities (the shared-memory ones, so that every snapshot fits). */
-#define SLUICE_XDP_MAX_VIPS 256	      /* = SLUICE_MAX_VIPS */
-#define SLUICE_XDP_MAX_BACKENDS 16384 /* = SLUICE_MAX_BACKENDS */
 
 /* ---- VIPs ---- */
 
@@ -156,22 +153,19 @@ struct sluice_xdp_cfg_sel {
 #define SLUICE_XDP_FLOW_SETS (1u << SLUICE_XDP_FLOW_SETS_LOG2)
 #define SLUICE_XDP_FLOW_WAYS 4
 
-/* Idle timeouts by class, in seconds: the DPDK path's defaults (sluice-dp
- * --tcp-timeout, --udp-timeout, --fin-timeout). */
 #define SLUICE_XDP_TIME_SHIFT 6 /* clock unit: 64 jiffies */
 #define SLUICE_XDP_TIME_MASK 0x3fffffffu
 #define SLUICE_XDP_DEFAULT_HZ 250
-#define SLUICE_XDP_TIMEOUT_TCP 300u
-#define SLUICE_XDP_TIMEOUT_UDP 30u
-#define SLUICE_XDP_TIMEOUT_CLOSING 10u
-/* The three, 10 bits each, by class (class 3 is not used: timeout 0). */
+/* The idle timeouts of include/sluice/consts.h, 10 bits each, by class
+ * (class 3 is not used: timeout 0), so that a way's age test is a shift. */
 #define SLUICE_XDP_TIMEOUTS                                                   \
-	(SLUICE_XDP_TIMEOUT_TCP | SLUICE_XDP_TIMEOUT_UDP << 10 | SLUICE_XDP_TIMEOUT_CLOSING << 20)
-enum sluice_xdp_flow_class {
-	SLUICE_XDP_CLASS_TCP = 0,
-	SLUICE_XDP_CLASS_UDP = 1,
-	SLUICE_XDP_CLASS_CLOSING = 2, /* FIN or RST seen */
-};
+	(SLUICE_TIMEOUT_TCP_S << (SLUICE_FLOW_TCP * 10) |                      \
+	 SLUICE_TIMEOUT_UDP_S << (SLUICE_FLOW_UDP * 10) |                      \
+	 SLUICE_TIMEOUT_CLOSING_S << (SLUICE_FLOW_CLOSING * 10))
+_Static_assert(SLUICE_FLOW_NCLASS <= 4, "a way keeps its class in 2 bits");
+_Static_assert(SLUICE_TIMEOUT_TCP_S < 1024 && SLUICE_TIMEOUT_UDP_S < 1024 &&
+		       SLUICE_TIMEOUT_CLOSING_S < 1024,
+	       "XDP timeouts fit in 10 bits");
 
 struct sluice_xdp_flow {
 	__u64 tag; /* sluice_xdp_flow_tag(flow id, ref) */
@@ -227,13 +221,16 @@ static SLUICE_INLINE __u32 sluice_xdp_flow_set_of(__u64 id, int which)
 
 /*
  * Counters only the XDP path has (the others are the lcores' names, in
- * struct sluice_lcore_counters, so that sluiced sums XDP CPUs like lcores).
- *   lru_hits        packets whose flow was in the flow table
- *   lru_misses      packets whose flow was not (a new flow, one that
+ * include/sluice/counters.h, so that sluiced sums XDP CPUs like lcores).
+ *   flow_hits       packets whose flow was in the flow table
+ *   flow_misses     packets whose flow was not (a new flow, one that
  *                   expired or was evicted)
- * (In the lcore names: flow_entries counts ways filled for the first time,
- * flow_evictions ways taken from a live flow, flow_expired ways taken from
- * an expired one; summed over CPUs, flow_entries is the ways ever used.)
+ *   flow_ways_used  ways filled for the first time; summed over CPUs, the
+ *                   ways ever used. Not the DPDK path's flow_live (live
+ *                   entries): ways expire lazily here, unseen, so live
+ *                   entries are not known; flow_live stays 0.
+ * (In the lcore names: flow_evictions counts ways taken from a live flow,
+ * flow_expired ways taken from an expired one.)
  *   pass_arp        ARP requests handed to the kernel
  *   pass_nd         IPv6 neighbour solicitations handed to the kernel
  *   xdp_pass        all packets handed to the kernel (XDP_PASS)
@@ -244,8 +241,8 @@ static SLUICE_INLINE __u32 sluice_xdp_flow_set_of(__u64 id, int which)
  *                   no_mbuf
  */
 #define SLUICE_XDP_COUNTERS(X)                                                   \
-	X(lru_hits) X(lru_misses) X(pass_arp) X(pass_nd) X(xdp_pass) X(xdp_drop) \
-	X(table_mismatch) X(adjust_failed)
+	X(flow_hits) X(flow_misses) X(flow_ways_used) X(pass_arp) X(pass_nd)      \
+	X(xdp_pass) X(xdp_drop) X(table_mismatch) X(adjust_failed)
 
 struct sluice_xdp_counters {
 #define SLUICE_X_FIELD(name) __u64 name;
@@ -254,34 +251,13 @@ struct sluice_xdp_counters {
 	__u64 pass[SLUICE_DROP_MAX]; /* XDP_PASS by reason (drop-reason names) */
 };
 
-/* Packets and bytes (same layout as struct sluice_counter_pair). */
-struct sluice_xdp_pair {
-	__u64 packets;
-	__u64 bytes;
-};
-
-/* The lcore counters of include/sluice/shm.h, field for field (that header
- * is user space only); the loader copies them across by name. */
-#define SLUICE_XDP_LCORE_COUNTERS(X)                                             \
-	X(rx_packets) X(rx_bytes) X(tx_packets) X(tx_bytes)                       \
-	X(flow_entries) X(flow_inserts) X(flow_evictions) X(flow_expired)         \
-	X(flow_repicks) X(flow_insert_capped)                                     \
-	X(icmp_too_big_sent) X(arp_replies) X(nd_replies)                         \
-	X(busy_cycles) X(busy_packets)
-
-struct sluice_xdp_lcore_counters {
-#define SLUICE_X_FIELD(name) __u64 name;
-	SLUICE_XDP_LCORE_COUNTERS(SLUICE_X_FIELD)
-#undef SLUICE_X_FIELD
-	__u64 drops[SLUICE_DROP_MAX];
-};
-
 /* Value of the stats map (PERCPU_ARRAY of 1): everything but the
  * per-backend pairs, which have their own map (backend_stats). */
 struct sluice_xdp_stats {
-	struct sluice_xdp_lcore_counters lcore;
+	struct sluice_lcore_counters lcore; /* the names both paths keep */
 	struct sluice_xdp_counters xdp;
-	struct sluice_xdp_pair vip[SLUICE_XDP_MAX_VIPS]; /* by VIP id: packets forwarded, bytes received */
+	/* by VIP id: packets forwarded, bytes received */
+	struct sluice_counter_pair vip[SLUICE_MAX_VIPS];
 };
 
 #endif /* SLUICE_XDP_ABI_H */

@@ -38,7 +38,7 @@ static SLUICE_INLINE int count_pass(struct sluice_xdp_stats *st, __u8 reason)
 /* A packet of a VIP forwarded (received bytes, as the DPDK path). */
 static SLUICE_INLINE void count_vip(struct sluice_xdp_stats *st, __u32 vip_id, __u32 bytes)
 {
-	if (vip_id < SLUICE_XDP_MAX_VIPS) {
+	if (vip_id < SLUICE_MAX_VIPS) {
 		st->vip[vip_id].packets++;
 		st->vip[vip_id].bytes += bytes;
 	}
@@ -54,7 +54,7 @@ static SLUICE_INLINE int count_tx(struct sluice_xdp_stats *st, int backend_id, _
 	st->lcore.tx_bytes += tx_bytes;
 	if (backend_id >= 0) {
 		__u32 id = (__u32)backend_id;
-		struct sluice_xdp_pair *b = bpf_map_lookup_elem(&backend_stats, &id);
+		struct sluice_counter_pair *b = bpf_map_lookup_elem(&backend_stats, &id);
 
 		if (b) {
 			b->packets++;

@@ -4,11 +4,12 @@
  * port, then the port-0 wildcard), connection tracking in the host's
  * flow table (shared by every CPU: xdp_abi.h), and the VIP's lookup table (map-in-map) for new flows.
  *
- * Connection tracking (include/sluice/model.h): an established flow keeps its
- * backend while that backend is still in the VIP's set and its state keeps
- * flows (active or draining); otherwise the flow is re-picked from the
- * table in force and its entry updated. Only TCP/UDP packets (kind FLOW)
- * create entries and refresh their age; an ICMP error follows the entry of
+ * Connection tracking follows sluice_flow_stays (include/sluice/model.h):
+ * an established flow keeps its backend while that backend is still in the
+ * VIP's set and its state keeps flows (active or draining); otherwise the
+ * flow is re-picked from the table in force and its entry updated. Only
+ * TCP/UDP packets (kind FLOW) create entries and refresh their age; an ICMP
+ * error follows the entry of
  * the flow it quotes (re-picking it like a packet of the flow would), or
  * the table. The DPDK path does the same (dataplane/process.c).
  *
@@ -107,7 +108,7 @@ static SLUICE_INLINE int table_pick(__u32 vip_id, __u64 hash)
 	m = e->hdr.m;
 	if (m == 0)
 		return -1;
-	slot = (__u32)(hash % m);
+	slot = sluice_table_slot(hash, m);
 	idx = 1 + slot / SLUICE_XDP_SLOTS_PER_ENTRY;
 	e = bpf_map_lookup_elem(tbl, &idx);
 	if (!e)
@@ -210,18 +211,10 @@ static SLUICE_INLINE struct sluice_xdp_flow *flow_victim(struct sluice_xdp_flow_
 	return victim;
 }
 
-/* The class a flow's packet puts it in, as the DPDK path's flow table does
- * (sluice_ft_touch): FIN or RST close it, a SYN without ACK (the 4-tuple
- * reused) opens it again, anything else leaves it as it was. */
+/* The class a flow's packet puts it in: the DPDK path's rule. */
 static SLUICE_INLINE __u32 flow_class(const struct sluice_pkt *p, __u32 cls)
 {
-	if (p->key.proto != SLUICE_IPPROTO_TCP)
-		return SLUICE_XDP_CLASS_UDP;
-	if (p->tcp_flags & (SLUICE_TCP_FIN | SLUICE_TCP_RST))
-		return SLUICE_XDP_CLASS_CLOSING;
-	if ((p->tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) == SLUICE_TCP_SYN)
-		return SLUICE_XDP_CLASS_TCP;
-	return cls;
+	return sluice_flow_class(p->key.proto, p->tcp_flags, (__u8)cls);
 }
 
 /* A TCP/UDP packet of the flow in way f was seen now: one 4-byte store,
@@ -273,18 +266,17 @@ flow_backend(struct sluice_xdp_stats *st, const struct sluice_pkt *p, const stru
 	if (!f && !set_has_unused(a))
 		f = flow_find(b, fid, now, &ids.ref);
 	if (f) {
-		st->xdp.lru_hits++;
+		st->xdp.flow_hits++;
 		id = ids.backend_id;
 		be = bpf_map_lookup_elem(&backends, &id);
-		if (ids.vip_id == vip->id && be && be->vip_id == vip->id &&
-		    sluice_backend_keeps_flows(be->state)) {
+		if (sluice_flow_stays(be, ids.vip_id, vip->id)) {
 			if (p->kind == SLUICE_PKT_FLOW)
 				flow_touch(f, p, now);
 			*be_id = id;
 			return be;
 		}
 	} else {
-		st->xdp.lru_misses++;
+		st->xdp.flow_misses++;
 	}
 
 	*hash = sluice_flow_hash(&p->key, vip->hash_seed);
@@ -321,10 +313,10 @@ flow_backend(struct sluice_xdp_stats *st, const struct sluice_pkt *p, const stru
 	else if (f->seen)
 		st->lcore.flow_expired++;
 	else
-		st->lcore.flow_entries++;
+		st->xdp.flow_ways_used++;
 	st->lcore.flow_inserts++;
 	flow_set_backend(f, fid, id, vip->id);
-	f->seen = now << 2 | flow_class(p, SLUICE_XDP_CLASS_TCP);
+	f->seen = now << 2 | flow_class(p, SLUICE_FLOW_TCP);
 	return be;
 }
 

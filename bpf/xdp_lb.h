@@ -47,9 +47,6 @@ static SLUICE_INLINE int too_big(struct xdp_md *ctx, struct sluice_xdp_stats *st
 	return count_tx(st, -1, 0, (__u32)want);
 }
 
-/* The egress MTU when the configuration leaves it 0 (as the DPDK path). */
-#define SLUICE_XDP_DEFAULT_MTU 1500
-
 /* A TCP/UDP packet or ICMP error, possibly for a VIP. */
 static SLUICE_INLINE int forward(struct xdp_md *ctx, struct sluice_xdp_stats *st,
 				 const struct sluice_pkt *p, __u32 len)
@@ -80,7 +77,7 @@ static SLUICE_INLINE int forward(struct xdp_md *ctx, struct sluice_xdp_stats *st
 		hash = sluice_flow_hash(&p->key, vip.hash_seed);
 
 	overhead = sluice_encap_overhead(vip.mode, be->addr.family);
-	mtu = c->g.mtu ? c->g.mtu : SLUICE_XDP_DEFAULT_MTU;
+	mtu = c->g.mtu ? c->g.mtu : SLUICE_DEFAULT_MTU;
 	if (!sluice_encap_fits(p, overhead, mtu)) {
 		if (mtu < overhead) /* nothing fits: nothing to advertise */
 			return count_drop(st, SLUICE_DROP_TOO_BIG);

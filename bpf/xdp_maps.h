@@ -56,7 +56,7 @@ struct sluice_xdp_table_map {
  * map: a packet sees the old table or the new one, never a mix. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, SLUICE_XDP_MAX_VIPS);
+	__uint(max_entries, SLUICE_MAX_VIPS);
 	__type(key, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 	__array(values, struct sluice_xdp_table_map); /* last: a flexible array */
@@ -65,7 +65,7 @@ struct {
 /* Backends by stable id. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SLUICE_XDP_MAX_BACKENDS);
+	__uint(max_entries, SLUICE_MAX_BACKENDS);
 	__type(key, __u32);
 	__type(value, struct sluice_backend);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -94,9 +94,9 @@ struct {
 /* ... and per-backend pairs by backend id (packets and bytes sent). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SLUICE_XDP_MAX_BACKENDS);
+	__uint(max_entries, SLUICE_MAX_BACKENDS);
 	__type(key, __u32);
-	__type(value, struct sluice_xdp_pair);
+	__type(value, struct sluice_counter_pair);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } backend_stats SEC(".maps");
 

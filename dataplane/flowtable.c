@@ -225,7 +225,7 @@ struct sluice_ft_entry *sluice_ft_insert(struct sluice_ft *ft, const struct slui
 		int32_t l_min = l1 <= l2 ? l1 : l2;
 
 		if (own < SLUICE_FT_WAYS &&
-		    (int64_t)l_own - l_min <= (int64_t)(ft->timeout[SLUICE_FT_TCP] >> 4)) {
+		    (int64_t)l_own - l_min <= (int64_t)(ft->timeout[SLUICE_FLOW_TCP] >> 4)) {
 			b = b1;
 			w = (int)own;
 		} else {

@@ -54,13 +54,8 @@
 #define SLUICE_FT_MAX_FLOWS (1u << 28)
 #define SLUICE_FT_MAX_TIMEOUT_S 86400u /* keeps expiry ticks far from wrapping */
 
-/* Timeout classes. */
-enum sluice_ft_class {
-	SLUICE_FT_TCP = 0,
-	SLUICE_FT_UDP = 1,
-	SLUICE_FT_CLOSING = 2, /* FIN or RST seen */
-	SLUICE_FT_NCLASS
-};
+/* One idle timeout per class (include/sluice/consts.h). */
+#define SLUICE_FT_NCLASS SLUICE_FLOW_NCLASS
 
 struct sluice_ft_bucket {
 	uint16_t sig[SLUICE_FT_WAYS];	 /* signature of the way's flow; 0: way is free */
@@ -74,7 +69,7 @@ struct sluice_ft_entry {
 	struct sluice_flow_key key; /* client -> VIP */
 	uint16_t backend_id;	    /* stable backend id (shm.h) */
 	uint16_t vip_id;	    /* VIP it was matched to when inserted */
-	uint8_t cls;		    /* enum sluice_ft_class */
+	uint8_t cls;		    /* enum sluice_flow_class */
 	uint8_t pad[3];
 	uint64_t flow_hash;	    /* sluice_flow_hash (XXH64) with the VIP's seed */
 	uint64_t seed;		    /* that seed: an entry of an older seed is a miss */
@@ -314,11 +309,9 @@ static inline void sluice_ft_touch(struct sluice_ft *ft, struct sluice_ft_entry 
 	uint8_t cls = e->cls;
 	uint32_t t;
 
+	/* Only these flags can change the class (and only TCP has flags). */
 	if (unlikely(tcp_flags & (SLUICE_TCP_FIN | SLUICE_TCP_RST | SLUICE_TCP_SYN))) {
-		if (tcp_flags & (SLUICE_TCP_FIN | SLUICE_TCP_RST))
-			cls = SLUICE_FT_CLOSING;
-		else if (!(tcp_flags & SLUICE_TCP_ACK))
-			cls = SLUICE_FT_TCP; /* the 4-tuple is being reused */
+		cls = sluice_flow_class(SLUICE_IPPROTO_TCP, tcp_flags, cls);
 		if (cls != e->cls) {
 			e->cls = cls;
 			*expire = now + ft->timeout[cls];
@@ -339,14 +332,5 @@ struct sluice_ft_entry *sluice_ft_insert(struct sluice_ft *ft, const struct slui
 /* The clock hand: examine the next n buckets and free expired entries.
  * Returns the number freed. */
 unsigned int sluice_ft_sweep(struct sluice_ft *ft, uint32_t now, uint32_t n);
-
-/* Class of a new flow from its protocol and the packet's TCP flags. */
-static inline uint8_t sluice_ft_class_of(uint8_t proto, uint8_t tcp_flags)
-{
-	if (proto != SLUICE_IPPROTO_TCP)
-		return SLUICE_FT_UDP;
-	return (tcp_flags & (SLUICE_TCP_FIN | SLUICE_TCP_RST)) ? SLUICE_FT_CLOSING
-								       : SLUICE_FT_TCP;
-}
 
 #endif /* SLUICE_DP_FLOWTABLE_H */

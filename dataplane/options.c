@@ -60,9 +60,9 @@ void dp_options_usage(FILE *f, const char *prog)
 		"  --instance NAME      shared-memory instance of sluiced (default %s)\n"
 		"  --no-shm             run without sluiced: no VIPs, answer --own-addr only\n"
 		"  --flows N            flow-table size per worker lcore (default 1048576)\n"
-		"  --tcp-timeout S      idle timeout of TCP flows, seconds (default 300)\n"
-		"  --udp-timeout S      idle timeout of UDP flows and fragments (default 30)\n"
-		"  --fin-timeout S      idle timeout after FIN or RST (default 10)\n"
+		"  --tcp-timeout S      idle timeout of TCP flows, seconds (default %u)\n"
+		"  --udp-timeout S      idle timeout of UDP flows and fragments (default %u)\n"
+		"  --fin-timeout S      idle timeout after FIN or RST (default %u)\n"
 		"  --syn-rate N         new flows inserted per second per lcore; above it,\n"
 		"                       forward by table without inserting (default 1000000;\n"
 		"                       0: no cap)\n"
@@ -79,7 +79,8 @@ void dp_options_usage(FILE *f, const char *prog)
 		"                       else the port's)\n"
 		"  --stats-interval S   log a counters line every S seconds (default 0: never)\n"
 		"  --help               this text\n",
-		prog, DP_DEFAULT_INSTANCE, SLUICE_DP_BURST_MAX, SLUICE_DP_MAX_OWN);
+		prog, DP_DEFAULT_INSTANCE, SLUICE_TIMEOUT_TCP_S, SLUICE_TIMEOUT_UDP_S,
+		SLUICE_TIMEOUT_CLOSING_S, SLUICE_DP_BURST_MAX, SLUICE_DP_MAX_OWN);
 }
 
 static int parse_u32(const char *name, const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
@@ -120,22 +121,6 @@ static int parse_addr(const char *s, struct sluice_addr *a)
 	return -1;
 }
 
-static int valid_instance(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 32)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '-' || c == '.'))
-			return 0;
-	}
-	return 1;
-}
-
 static void set_defaults(struct dp_options *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -145,9 +130,9 @@ static void set_defaults(struct dp_options *o)
 	o->rx_desc = 1024;
 	o->tx_desc = 1024;
 	o->dp.flows = 1u << 20;
-	o->dp.timeout_s[SLUICE_FT_TCP] = 300;
-	o->dp.timeout_s[SLUICE_FT_UDP] = 30;
-	o->dp.timeout_s[SLUICE_FT_CLOSING] = 10;
+	o->dp.timeout_s[SLUICE_FLOW_TCP] = SLUICE_TIMEOUT_TCP_S;
+	o->dp.timeout_s[SLUICE_FLOW_UDP] = SLUICE_TIMEOUT_UDP_S;
+	o->dp.timeout_s[SLUICE_FLOW_CLOSING] = SLUICE_TIMEOUT_CLOSING_S;
 	o->dp.syn_rate = 1000000;
 	o->dp.icmp_rate = 1000;
 }
@@ -164,9 +149,9 @@ int dp_options_parse(int argc, char **argv, struct dp_options *o)
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_INSTANCE:
-			if (!valid_instance(optarg)) {
-				fprintf(stderr, "sluice-dp: --instance %s: 1-32 characters of "
-						"A-Z a-z 0-9 _ . -\n", optarg);
+			if (!sluice_instance_valid(optarg)) {
+				fprintf(stderr, "sluice-dp: --instance %s: " SLUICE_INSTANCE_RULE "\n",
+					optarg);
 				return -1;
 			}
 			strcpy(o->instance, optarg);
@@ -184,9 +169,9 @@ int dp_options_parse(int argc, char **argv, struct dp_options *o)
 		case OPT_FIN_TIMEOUT: {
 			static const char *const names[] = {"tcp-timeout", "udp-timeout",
 							    "fin-timeout"};
-			unsigned int cls = c == OPT_TCP_TIMEOUT	  ? SLUICE_FT_TCP
-					   : c == OPT_UDP_TIMEOUT ? SLUICE_FT_UDP
-								  : SLUICE_FT_CLOSING;
+			unsigned int cls = c == OPT_TCP_TIMEOUT	  ? SLUICE_FLOW_TCP
+					   : c == OPT_UDP_TIMEOUT ? SLUICE_FLOW_UDP
+								  : SLUICE_FLOW_CLOSING;
 
 			if (parse_u32(names[cls], optarg, 1, SLUICE_FT_MAX_TIMEOUT_S,
 				      &o->dp.timeout_s[cls]) < 0)

@@ -21,7 +21,6 @@
 #include "process.h"
 
 #define PREFETCH_AHEAD 4
-#define DEFAULT_MTU 1500
 #define SEND SLUICE_DROP_MAX /* "verdict: transmit" among the drop reasons */
 
 static void limit_init(struct sluice_dp_limit *l, uint64_t rate, uint64_t hz, uint64_t now)
@@ -83,20 +82,6 @@ void sluice_dp_lcore_fini(struct sluice_dp_lcore *lc)
 {
 	sluice_ft_destroy(lc->ft);
 	lc->ft = NULL;
-}
-
-/* The backend table[hash % M] names, or NULL when the VIP has none. */
-static inline const struct sluice_backend *pick(const struct sluice_snapshot *snap,
-						const struct sluice_vip *vip, uint64_t hash)
-{
-	uint16_t v;
-
-	if (unlikely(vip->table_size == 0))
-		return NULL;
-	v = snap->tables[vip->table_offset + hash % vip->table_size];
-	if (unlikely(v >= vip->backend_count))
-		return NULL;
-	return &snap->backends[vip->backend_first + v];
 }
 
 /* Resize a single-segment frame to len bytes. */
@@ -182,25 +167,23 @@ static inline int do_flow(struct sluice_dp_lcore *lc, const struct sluice_snapsh
 	struct sluice_ft_entry *e = sluice_ft_lookup(lc->ft, &p->key, s->ft_hash, tick);
 
 	if (e) {
-		uint16_t pos = snap->backend_pos_by_id[e->backend_id];
-
-		/* Stay while the backend is still in this VIP's set and takes
-		 * established flows (active or draining), and the VIP's seed is
-		 * the one the entry was picked under (the flow-table hash mixes
-		 * the seed in, but two seeds may share a bucket). */
+		/* Stay by sluice_flow_stays, and while the VIP's seed is the
+		 * one the entry was picked under (the flow-table hash mixes the
+		 * seed in, but two seeds may share a bucket). */
 		s->hash = e->flow_hash;
 		if (unlikely(e->seed != vip->hash_seed)) {
 			s->hash = sluice_flow_hash(&p->key, vip->hash_seed);
 			e->seed = vip->hash_seed;
 			e->flow_hash = s->hash;
-		} else if (likely(pos != SLUICE_NO_POS)) {
-			const struct sluice_backend *b = &snap->backends[pos];
+		} else {
+			const struct sluice_backend *b = sluice_snapshot_backend(snap, e->backend_id);
 
-			if (likely(b->vip_id == vip->id && sluice_backend_keeps_flows(b->state)))
+			if (likely(sluice_flow_stays(b, e->vip_id, vip->id)))
 				be = b;
 		}
 		if (unlikely(!be)) {
-			be = pick(snap, vip, s->hash); /* the entry's: the same key and seed */
+			/* the entry's hash: the same key and seed */
+			be = sluice_table_pick(snap, vip, s->hash);
 			if (!be)
 				return SLUICE_DROP_NO_BACKEND;
 			e->backend_id = be->id;
@@ -212,13 +195,14 @@ static inline int do_flow(struct sluice_dp_lcore *lc, const struct sluice_snapsh
 			sluice_ft_touch(lc->ft, e, p->tcp_flags, tick);
 	} else {
 		s->hash = sluice_flow_hash(&p->key, vip->hash_seed);
-		be = pick(snap, vip, s->hash);
+		be = sluice_table_pick(snap, vip, s->hash);
 		if (unlikely(!be))
 			return SLUICE_DROP_NO_BACKEND;
 		if (p->kind == SLUICE_PKT_FLOW) {
 			if (likely(limit_take(&lc->syn_limit, lc->cfg->tsc_hz, now))) {
 				e = sluice_ft_insert(lc->ft, &p->key, s->ft_hash,
-						     sluice_ft_class_of(p->l4_proto, p->tcp_flags),
+						     sluice_flow_class(p->l4_proto, p->tcp_flags,
+								       SLUICE_FLOW_TCP),
 						     tick);
 				e->backend_id = be->id;
 				e->vip_id = vip->id;
@@ -268,7 +252,7 @@ static void burst_global(const struct sluice_dp_lcore *lc, const struct sluice_s
 		memcpy(g->lb_mac, &cfg->lb_mac, 6);
 	else if (memcmp(g->lb_mac, zero, 6) == 0 && port < SLUICE_DP_MAX_PORTS)
 		memcpy(g->lb_mac, &cfg->port_mac[port], 6);
-	*mtu = cfg->mtu ? cfg->mtu : g->mtu ? g->mtu : DEFAULT_MTU;
+	*mtu = cfg->mtu ? cfg->mtu : g->mtu ? g->mtu : SLUICE_DEFAULT_MTU;
 }
 
 uint16_t sluice_dp_process(struct sluice_dp_lcore *lc, const struct sluice_snapshot *snap,
@@ -370,7 +354,7 @@ void sluice_dp_flush(struct sluice_dp_lcore *lc)
 {
 	const struct sluice_ft_stats *fs = &lc->ft->stats;
 
-	lc->ctr.flow_entries = fs->entries;
+	lc->ctr.flow_live = fs->entries;
 	lc->ctr.flow_inserts = fs->inserts;
 	lc->ctr.flow_evictions = fs->evictions;
 	lc->ctr.flow_expired = fs->expired;

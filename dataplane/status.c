@@ -100,11 +100,6 @@ void dp_status_watch(const struct dp_app *app)
 
 static void log_counters(const char *who, const struct sluice_lcore_counters *c)
 {
-	static const char *const reasons[] = {
-#define SLUICE_X_NAME(name, str) str,
-		SLUICE_DROP_REASONS(SLUICE_X_NAME)
-#undef SLUICE_X_NAME
-	};
 	char drops[512];
 	size_t off = 0;
 
@@ -112,13 +107,13 @@ static void log_counters(const char *who, const struct sluice_lcore_counters *c)
 	for (unsigned int r = 0; r < SLUICE_DROP_MAX; r++)
 		if (c->drops[r] && off < sizeof(drops))
 			off += (size_t)snprintf(drops + off, sizeof(drops) - off, " %s=%llu",
-						reasons[r], U(c->drops[r]));
+						sluice_drop_name(r), U(c->drops[r]));
 	DP_LOG(INFO,
 	       "%s: rx %llu pkts %llu bytes, tx %llu pkts %llu bytes, flows %llu (inserts %llu, "
 	       "evictions %llu, expired %llu, repicks %llu, capped %llu), busy %.1f cycles/pkt, "
 	       "drops:%s",
 	       who, U(c->rx_packets), U(c->rx_bytes), U(c->tx_packets), U(c->tx_bytes),
-	       U(c->flow_entries), U(c->flow_inserts), U(c->flow_evictions), U(c->flow_expired),
+	       U(c->flow_live), U(c->flow_inserts), U(c->flow_evictions), U(c->flow_expired),
 	       U(c->flow_repicks), U(c->flow_insert_capped),
 	       c->busy_packets ? (double)c->busy_cycles / (double)c->busy_packets : 0.0,
 	       off ? drops : " none");

@@ -30,12 +30,6 @@
 static const struct dp_app *tel_app;
 static pthread_mutex_t tel_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static const char *const drop_names[] = {
-#define SLUICE_X_NAME(name, str) str,
-	SLUICE_DROP_REASONS(SLUICE_X_NAME)
-#undef SLUICE_X_NAME
-};
-
 static void add_counters(struct rte_tel_data *d, const struct sluice_lcore_counters *c)
 {
 	struct rte_tel_data *drops = rte_tel_data_alloc();
@@ -50,7 +44,7 @@ static void add_counters(struct rte_tel_data *d, const struct sluice_lcore_count
 		return;
 	rte_tel_data_start_dict(drops);
 	for (unsigned int r = 0; r < SLUICE_DROP_MAX; r++)
-		rte_tel_data_add_dict_u64(drops, drop_names[r], c->drops[r]);
+		rte_tel_data_add_dict_u64(drops, sluice_drop_name(r), c->drops[r]);
 	rte_tel_data_add_dict_container(d, "drops", drops, 0);
 }
 
@@ -106,13 +100,13 @@ static int cmd_flows(const char *cmd, const char *params, struct rte_tel_data *d
 		struct rte_tel_data *l = rte_tel_data_alloc();
 		uint64_t cap = sluice_ft_capacity(w->dp.ft);
 
-		entries += c->flow_entries;
+		entries += c->flow_live;
 		capacity += cap;
 		if (!l)
 			continue;
 		rte_tel_data_start_dict(l);
 		rte_tel_data_add_dict_int(l, "lcore", (int)w->lcore_id);
-		rte_tel_data_add_dict_u64(l, "entries", c->flow_entries);
+		rte_tel_data_add_dict_u64(l, "entries", c->flow_live);
 		rte_tel_data_add_dict_u64(l, "capacity", cap);
 		rte_tel_data_add_dict_u64(l, "sized_for", w->dp.cfg->flows);
 		rte_tel_data_add_dict_u64(l, "inserts", c->flow_inserts);
@@ -150,8 +144,6 @@ static int cmd_generation(const char *cmd, const char *params, struct rte_tel_da
 	rte_tel_data_add_dict_container(d, "lcore_generations", per, 0);
 	return 0;
 }
-
-static const char *const class_names[SLUICE_FT_NCLASS] = {"tcp", "udp", "closing"};
 
 /* The flow key of "PROTO,CLIENT,CPORT,VIP,VPORT" (client -> VIP). */
 static int parse_flow(const char *params, struct sluice_flow_key *key, struct sluice_addr *vip,
@@ -254,9 +246,7 @@ static int cmd_flow(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_int(d, "lcore", (int)w->lcore_id);
 		rte_tel_data_add_dict_u64(d, "backend_id", e->backend_id);
 		rte_tel_data_add_dict_u64(d, "vip_id", e->vip_id);
-		rte_tel_data_add_dict_string(d, "class", e->cls < SLUICE_FT_NCLASS
-								 ? class_names[e->cls]
-								 : "?");
+		rte_tel_data_add_dict_string(d, "class", sluice_flow_class_name(e->cls));
 		/* Ticks are ~1 ms (tick_shift); negative: expired, not yet
 		 * reused or swept. */
 		rte_tel_data_add_dict_int(d, "expires_in_ms",

@@ -25,22 +25,49 @@ __u64 sluice_now_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
 }
 
-int sluice_shm_name(const char *instance, const char *kind, char *out, size_t outlen)
+bool sluice_instance_valid(const char *instance)
 {
 	size_t n = instance ? strlen(instance) : 0;
 
-	if (n == 0 || n > 32)
-		return -EINVAL;
+	if (n == 0 || n > SLUICE_INSTANCE_MAX)
+		return false;
 	for (size_t i = 0; i < n; i++) {
 		char c = instance[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 		      c == '_' || c == '-' || c == '.'))
-			return -EINVAL;
+			return false;
 	}
+	return true;
+}
+
+int sluice_instance_check(const char *instance, char *err, size_t errlen)
+{
+	if (sluice_instance_valid(instance))
+		return 0;
+	return sluice_errf(err, errlen, -EINVAL,
+			   "invalid instance name \"%s\": " SLUICE_INSTANCE_RULE,
+			   instance ? instance : "");
+}
+
+int sluice_shm_name(const char *instance, const char *kind, char *out, size_t outlen)
+{
+	if (!sluice_instance_valid(instance))
+		return -EINVAL;
 	if ((size_t)snprintf(out, outlen, "/sluice-%s-%s", instance, kind) >= outlen)
 		return -EINVAL;
 	return 0;
+}
+
+/* The name of one of the instance's regions into name[REGION_NAME_MAX];
+ * -EINVAL with the rule in err for a bad instance. */
+#define REGION_NAME_MAX 64 /* "/sluice-" + 32 + "-status" fits */
+static int region_name(const char *instance, const char *kind, char *name, char *err,
+		       size_t errlen)
+{
+	int rc = sluice_instance_check(instance, err, errlen);
+
+	return rc < 0 ? rc : sluice_shm_name(instance, kind, name, REGION_NAME_MAX);
 }
 
 static size_t config_snapshot_offset(unsigned int slot)
@@ -212,16 +239,15 @@ static void config_fill_handle(struct sluice_config_region *cfg, void *mem, size
 static int config_attach_mode(const char *instance, bool writable, struct sluice_config_region *cfg,
 			      char *err, size_t errlen)
 {
-	char name[64];
+	char name[REGION_NAME_MAX];
 	void *mem;
 	size_t size;
 	int rc;
 
 	memset(cfg, 0, sizeof(*cfg));
-	if (sluice_shm_name(instance, "config", name, sizeof(name)) < 0)
-		return sluice_errf(err, errlen, -EINVAL,
-			    "invalid instance name \"%s\": 1-32 characters of A-Z a-z 0-9 _ . -",
-			    instance ? instance : "");
+	rc = region_name(instance, "config", name, err, errlen);
+	if (rc < 0)
+		return rc;
 	rc = map_existing(name, writable, &mem, &size, err, errlen);
 	if (rc < 0)
 		return rc;
@@ -244,7 +270,7 @@ int sluice_config_create(const char *instance, struct sluice_config_region *cfg,
 			 size_t errlen)
 {
 	struct sluice_config_header *h;
-	char name[64];
+	char name[REGION_NAME_MAX];
 	void *mem;
 	int rc;
 
@@ -315,15 +341,14 @@ int sluice_status_create(const char *instance, unsigned int n_lcores,
 			 struct sluice_status_region *st, char *err, size_t errlen)
 {
 	struct sluice_status_header *h;
-	char name[64];
+	char name[REGION_NAME_MAX];
 	void *mem;
 	int rc;
 
 	memset(st, 0, sizeof(*st));
-	if (sluice_shm_name(instance, "status", name, sizeof(name)) < 0)
-		return sluice_errf(err, errlen, -EINVAL,
-			    "invalid instance name \"%s\": 1-32 characters of A-Z a-z 0-9 _ . -",
-			    instance ? instance : "");
+	rc = region_name(instance, "status", name, err, errlen);
+	if (rc < 0)
+		return rc;
 	if (n_lcores == 0 || n_lcores > SLUICE_MAX_LCORES)
 		return sluice_errf(err, errlen, -EINVAL, "%u lcores: this build supports 1 to %u",
 			    n_lcores, SLUICE_MAX_LCORES);
@@ -352,16 +377,15 @@ int sluice_status_create(const char *instance, unsigned int n_lcores,
 int sluice_status_attach(const char *instance, struct sluice_status_region *st, char *err,
 			 size_t errlen)
 {
-	char name[64];
+	char name[REGION_NAME_MAX];
 	void *mem;
 	size_t size;
 	int rc;
 
 	memset(st, 0, sizeof(*st));
-	if (sluice_shm_name(instance, "status", name, sizeof(name)) < 0)
-		return sluice_errf(err, errlen, -EINVAL,
-			    "invalid instance name \"%s\": 1-32 characters of A-Z a-z 0-9 _ . -",
-			    instance ? instance : "");
+	rc = region_name(instance, "status", name, err, errlen);
+	if (rc < 0)
+		return rc;
 	rc = map_existing(name, false, &mem, &size, err, errlen);
 	if (rc < 0)
 		return rc;

@@ -162,10 +162,5 @@ int sluice_snapshot_fill(struct sluice_snapshot *snap, const struct sluice_globa
 const struct sluice_backend *sluice_snapshot_pick(const struct sluice_snapshot *snap,
 						  const struct sluice_vip *vip, __u64 flow_hash)
 {
-	__u16 v;
-
-	if (!vip || vip->table_size == 0)
-		return NULL;
-	v = snap->tables[vip->table_offset + flow_hash % vip->table_size];
-	return &snap->backends[vip->backend_first + v];
+	return vip ? sluice_table_pick(snap, vip, flow_hash) : NULL;
 }

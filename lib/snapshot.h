@@ -47,9 +47,9 @@ int sluice_snapshot_fill(struct sluice_snapshot *snap, const struct sluice_globa
 			 const struct sluice_vip_spec *vips, size_t n_vips, char *err,
 			 size_t errlen);
 
-/* Where a flow goes under snap, computed without any data path: the VIP for
- * (daddr, dport, proto) and the backend table[hash % M] names, or NULL. The
- * tests' independent oracle and `sluicectl explain`'s answer. */
+/* Where a new flow of vip (NULL: no VIP) goes under snap: the data plane's
+ * own sluice_table_pick (include/sluice/shm.h), for the tests' oracle and
+ * `sluicectl explain`'s answer. */
 const struct sluice_backend *sluice_snapshot_pick(const struct sluice_snapshot *snap,
 						  const struct sluice_vip *vip, __u64 flow_hash);
 

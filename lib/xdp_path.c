@@ -29,17 +29,6 @@
 #define PIN_ROOT SLUICE_XDP_PIN_ROOT
 #define PROG_NAME "sluice_xdp"
 
-_Static_assert(SLUICE_XDP_MAX_VIPS == SLUICE_MAX_VIPS, "XDP capacities are the snapshot's");
-_Static_assert(SLUICE_XDP_MAX_BACKENDS == SLUICE_MAX_BACKENDS, "XDP capacities are the snapshot's");
-_Static_assert(sizeof(struct sluice_xdp_lcore_counters) == sizeof(struct sluice_lcore_counters),
-	       "XDP lcore counters mirror shm.h");
-#define SLUICE_X_SAME(name)                                                                 \
-	_Static_assert(__builtin_offsetof(struct sluice_xdp_lcore_counters, name) ==         \
-			       __builtin_offsetof(struct sluice_lcore_counters, name),       \
-		       "XDP lcore counter " #name " mirrors shm.h");
-SLUICE_LCORE_COUNTERS(SLUICE_X_SAME)
-#undef SLUICE_X_SAME
-
 /* ---- libbpf messages ---- */
 
 /* libbpf's last warning, for error messages (the verifier's log, a pinned
@@ -74,17 +63,6 @@ void sluice_xdp_grace_period(void)
 	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) == 0)
 		return;
 	usleep(100 * 1000);
-}
-
-static int check_instance(const char *instance, char *err, size_t errlen)
-{
-	char name[80];
-
-	if (sluice_shm_name(instance, "xdp", name, sizeof(name)) < 0)
-		return sluice_errf(err, errlen, -EINVAL,
-				   "invalid instance name \"%s\": 1-32 characters of A-Z a-z 0-9 _ . -",
-				   instance ? instance : "");
-	return 0;
 }
 
 static int mkdir_p(const char *dir, mode_t mode)
@@ -170,7 +148,7 @@ int sluice_xdp_path_open(const char *instance, struct sluice_xdp_path **out, cha
 	int rc;
 
 	*out = NULL;
-	rc = check_instance(instance, err, errlen);
+	rc = sluice_instance_check(instance, err, errlen);
 	if (rc < 0)
 		return rc;
 	libbpf_set_print(libbpf_print);
@@ -426,7 +404,7 @@ int sluice_xdp_path_unpin(const char *instance, char *err, size_t errlen)
 	static const char *const maps[] = {"cfg",      "cfg_sel", "vip_index", "tables",
 					   "backends", "flows",	  "stats",     "backend_stats"};
 	char dir[sizeof(PIN_ROOT) + 40], path[sizeof(dir) + 32];
-	int rc = check_instance(instance, err, errlen);
+	int rc = sluice_instance_check(instance, err, errlen);
 
 	if (rc < 0)
 		return rc;
@@ -490,11 +468,7 @@ int sluice_xdp_path_read_counters(struct sluice_xdp_path *xp, struct sluice_lcor
 	}
 	rc = 0;
 	memset(out, 0, sizeof(*out));
-#define SLUICE_X_COPY(name) out->counters.name = sum->lcore.name;
-	SLUICE_LCORE_COUNTERS(SLUICE_X_COPY)
-#undef SLUICE_X_COPY
-	for (int r = 0; r < SLUICE_DROP_MAX; r++)
-		out->counters.drops[r] = sum->lcore.drops[r];
+	out->counters = sum->lcore;
 	for (int i = 0; i < SLUICE_MAX_VIPS; i++) {
 		out->vip[i].packets = sum->vip[i].packets;
 		out->vip[i].bytes = sum->vip[i].bytes;
@@ -505,7 +479,7 @@ int sluice_xdp_path_read_counters(struct sluice_xdp_path *xp, struct sluice_lcor
 		if (id >= SLUICE_MAX_BACKENDS)
 			continue;
 		for (int c = 0; c < xp->ncpus; c++) {
-			const struct sluice_xdp_pair *p = &xp->batch_pairs[(size_t)k * xp->ncpus + c];
+			const struct sluice_counter_pair *p = &xp->batch_pairs[(size_t)k * xp->ncpus + c];
 
 			out->backend[id].packets += p->packets;
 			out->backend[id].bytes += p->bytes;

@@ -60,7 +60,7 @@ void sluice_xdp_path_close(struct sluice_xdp_path *xp, bool keep_attached);
  * supported)", or "not attached". */
 const char *sluice_xdp_path_mode_reason(const struct sluice_xdp_path *xp);
 
-/* Counters only the XDP path has (LRU hits and misses, passes by reason,
+/* Counters only the XDP path has (flow-table hits and misses, passes by reason,
  * ...; bpf/xdp_abi.h), summed over CPUs. */
 int sluice_xdp_path_read_xdp_counters(struct sluice_xdp_path *xp, struct sluice_xdp_counters *out,
 				      char *err, size_t errlen);

@@ -54,7 +54,7 @@ struct sluice_xdp_path {
 	struct sluice_backend *new_be;	/* [SLUICE_MAX_BACKENDS] */
 	void *percpu_buf;		/* counters of one key, all CPUs */
 	__u32 *batch_keys;		/* [SLUICE_MAX_BACKENDS] */
-	struct sluice_xdp_pair *batch_pairs; /* [SLUICE_MAX_BACKENDS * ncpus] */
+	struct sluice_counter_pair *batch_pairs; /* [SLUICE_MAX_BACKENDS * ncpus] */
 };
 
 /* Wait until no XDP program still runs with what it read before now. */

@@ -29,12 +29,6 @@
 #include "sluice/shm.h"
 #include "xdp_path.h"
 
-static const char *const drop_names[] = {
-#define SLUICE_X_NAME(name, str) str,
-	SLUICE_DROP_REASONS(SLUICE_X_NAME)
-#undef SLUICE_X_NAME
-};
-
 static int usage(FILE *f)
 {
 	fprintf(f, "usage: sluice-xdp [-i INSTANCE] attach IFACE\n"
@@ -157,11 +151,11 @@ static int cmd_status(const char *instance, int json)
 	SLUICE_XDP_COUNTERS(SLUICE_X_PRINT)
 #undef SLUICE_X_PRINT
 	for (int r = 0; r < SLUICE_DROP_MAX; r++) {
-		snprintf(name, sizeof(name), "drop_%s", drop_names[r]);
+		snprintf(name, sizeof(name), "drop_%s", sluice_drop_name(r));
 		print_u64(json, &first, name, st->counters.drops[r]);
 	}
 	for (int r = 0; r < SLUICE_DROP_MAX; r++) {
-		snprintf(name, sizeof(name), "pass_%s", drop_names[r]);
+		snprintf(name, sizeof(name), "pass_%s", sluice_drop_name(r));
 		print_u64(json, &first, name, x.pass[r]);
 	}
 	if (json)

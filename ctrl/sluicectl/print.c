@@ -174,8 +174,9 @@ static void print_stats(FILE *f, const json_t *r)
 	if ((x = json_object_get(r, "xdp_path"))) {
 		const json_t *pass = json_object_get(x, "pass");
 
-		fprintf(f, "  flow table: %lld hits, %lld misses; to the kernel: %lld (",
-			i_(x, "lru_hits"), i_(x, "lru_misses"), i_(x, "xdp_pass"));
+		fprintf(f, "  flow table: %lld hits, %lld misses, %lld ways used; to the kernel: %lld (",
+			i_(x, "flow_hits"), i_(x, "flow_misses"), i_(x, "flow_ways_used"),
+			i_(x, "xdp_pass"));
 		any = false;
 		if (i_(x, "pass_arp") || i_(x, "pass_nd")) {
 			fprintf(f, "arp %lld, nd %lld", i_(x, "pass_arp"), i_(x, "pass_nd"));

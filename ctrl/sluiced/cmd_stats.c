@@ -5,12 +5,6 @@
 #include "commands.h"
 #include "control.h"
 
-static const char *const drop_names[SLUICE_DROP_MAX] = {
-#define SLUICE_X_NAME(name, str) str,
-	SLUICE_DROP_REASONS(SLUICE_X_NAME)
-#undef SLUICE_X_NAME
-};
-
 static json_t *view_json(const struct counter_view *v)
 {
 	return json_pack("{s:I, s:I, s:f, s:f}", "packets", (json_int_t)v->packets, "bytes",
@@ -25,7 +19,7 @@ static json_t *counters_json(const struct sluice_lcore_counters *c)
 	SLUICE_LCORE_COUNTERS(SLUICE_X_JSON)
 #undef SLUICE_X_JSON
 	for (unsigned int r = 0; r < SLUICE_DROP_MAX; r++)
-		json_object_set_new(drops, drop_names[r], json_integer((json_int_t)c->drops[r]));
+		json_object_set_new(drops, sluice_drop_name(r), json_integer((json_int_t)c->drops[r]));
 	json_object_set_new(o, "drops", drops);
 	return o;
 }
@@ -68,7 +62,7 @@ static json_t *xdp_json(const struct sluice_xdp_counters *c)
 	SLUICE_XDP_COUNTERS(SLUICE_X_ADD)
 #undef SLUICE_X_ADD
 	for (unsigned int r = 0; r < SLUICE_DROP_MAX; r++)
-		json_object_set_new(pass, drop_names[r], json_integer((json_int_t)c->pass[r]));
+		json_object_set_new(pass, sluice_drop_name(r), json_integer((json_int_t)c->pass[r]));
 	json_object_set_new(o, "pass", pass);
 	return o;
 }

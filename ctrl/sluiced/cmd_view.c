@@ -227,8 +227,6 @@ json_t *cmd_table(struct sluiced *d, const json_t *req)
 	return resp;
 }
 
-static const char *const ft_class_names[] = {"tcp", "udp", "closing", "?"};
-
 /*
  * What the data path's flow table holds for the flow, when it can be
  * asked: sluice-dp through its telemetry socket (each worker's table), or
@@ -244,8 +242,9 @@ static json_t *flow_table_entry(struct sluiced *d, const struct sluice_snapshot 
 	char cs[INET6_ADDRSTRLEN], vs[INET6_ADDRSTRLEN], cmd[200];
 	int af = caddr->family == SLUICE_FAMILY_V6 ? AF_INET6 : AF_INET;
 	struct dpwatch_info di;
+	const struct sluice_backend *b;
 	json_t *ft = NULL;
-	__u16 id = 0, vid = 0, pos;
+	__u16 id = 0, vid = 0;
 	__u32 cls;
 
 	*be_out = NULL;
@@ -281,18 +280,14 @@ static json_t *flow_table_entry(struct sluiced *d, const struct sluice_snapshot 
 		if (rc == 0)
 			return ft;
 		json_object_set_new(ft, "backend_id", json_integer(id));
-		json_object_set_new(ft, "class", json_string(ft_class_names[cls & 3]));
+		json_object_set_new(ft, "class", json_string(sluice_flow_class_name(cls & 3)));
 	} else {
 		snprintf(why, whylen, "no data path is running");
 		return NULL;
 	}
-	pos = id < SLUICE_MAX_BACKENDS ? snap->backend_pos_by_id[id] : SLUICE_NO_POS;
-	if (vid == v->id && pos != SLUICE_NO_POS) {
-		const struct sluice_backend *b = &snap->backends[pos];
-
-		if (b->vip_id == v->id && sluice_backend_keeps_flows(b->state))
-			*be_out = b;
-	}
+	b = id < SLUICE_MAX_BACKENDS ? sluice_snapshot_backend(snap, id) : NULL;
+	if (sluice_flow_stays(b, vid, v->id))
+		*be_out = b;
 	return ft;
 }
 
@@ -346,7 +341,7 @@ json_t *cmd_explain(struct sluiced *d, const json_t *req)
 				   htons(dport));
 	}
 	hash = sluice_flow_hash(&key, v->hash_seed);
-	b = sluice_snapshot_pick(snap, v, hash);
+	b = sluice_table_pick(snap, v, hash);
 	snprintf(h, sizeof(h), "0x%016llx", (unsigned long long)hash);
 	ft = flow_table_entry(d, snap, v, &key, &caddr, cport, dport, &kept, why, sizeof(why));
 	resp = cmd_ok();
@@ -386,7 +381,7 @@ json_t *cmd_explain(struct sluiced *d, const json_t *req)
 						"dropped (no_backend)"));
 		return resp;
 	}
-	json_object_set_new(resp, "slot", json_integer((json_int_t)(hash % v->table_size)));
+	json_object_set_new(resp, "slot", json_integer(sluice_table_slot(hash, v->table_size)));
 	json_object_set_new(resp, "backend",
 			    json_pack("{s:o, s:I, s:s, s:I}", "address", ju_addr(&b->addr), "id",
 				      (json_int_t)b->id, "state", conf_backend_state_name(b->state),

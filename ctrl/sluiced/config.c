@@ -420,7 +420,7 @@ static int parse_sections(const json_t *root, struct conf *c, struct ju_err *e)
 	static const char *const met_keys[] = {"enabled", "listen", NULL};
 	unsigned int mode = CONF_DP_DPDK, on_stop = 0;
 	bool on_stop_given = false;
-	__u32 gue = CONF_DEFAULT_GUE_PORT, mtu = CONF_DEFAULT_MTU;
+	__u32 gue = CONF_DEFAULT_GUE_PORT, mtu = SLUICE_DEFAULT_MTU;
 	struct sluice_addr a;
 	bool present;
 	const json_t *o;
@@ -509,7 +509,6 @@ int conf_from_json(const json_t *root, struct conf *c, struct ju_err *e)
 					   "vips", NULL};
 	const json_t *vips;
 	char p[JU_PATH_MAX];
-	char name[64];
 	int rc;
 
 	memset(c, 0, sizeof(*c));
@@ -521,9 +520,8 @@ int conf_from_json(const json_t *root, struct conf *c, struct ju_err *e)
 	    (rc = ju_check_keys(e, root, "(top level)", keys)) < 0 ||
 	    (rc = ju_get_str(e, root, "instance", "", c->instance, sizeof(c->instance), NULL)) < 0)
 		goto fail;
-	if (sluice_shm_name(c->instance, "config", name, sizeof(name)) < 0) {
-		rc = ju_fail(e, "instance", "\"%s\": 1-32 characters of A-Z a-z 0-9 _ . -",
-			     c->instance);
+	if (!sluice_instance_valid(c->instance)) {
+		rc = ju_fail(e, "instance", "\"%s\": " SLUICE_INSTANCE_RULE, c->instance);
 		goto fail;
 	}
 	/* instance is at most 32 characters: this fits. */

@@ -83,12 +83,6 @@ struct metrics {
 	struct slog_ratelimit accept_rl;
 };
 
-static const char *const drop_names[SLUICE_DROP_MAX] = {
-#define SLUICE_X_NAME(name, str) str,
-	SLUICE_DROP_REASONS(SLUICE_X_NAME)
-#undef SLUICE_X_NAME
-};
-
 static void head(struct evbuffer *b, const char *name, const char *type, const char *help)
 {
 	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
@@ -194,14 +188,14 @@ static void render_counters(struct sluiced *d, struct evbuffer *b)
 	counters_total(d->counters, &total);
 	head(b, "sluice_drops_total", "counter", "Packets dropped, by reason.");
 	for (unsigned int r = 0; r < SLUICE_DROP_MAX; r++)
-		evbuffer_add_printf(b, "sluice_drops_total{reason=\"%s\"} %llu\n", drop_names[r],
-				    (unsigned long long)total.drops[r]);
+		evbuffer_add_printf(b, "sluice_drops_total{reason=\"%s\"} %llu\n",
+				    sluice_drop_name(r), (unsigned long long)total.drops[r]);
 	if (n > SLUICE_MAX_LCORES)
 		n = SLUICE_MAX_LCORES;
 	for (size_t k = 0; k < sizeof(lcore_families) / sizeof(lcore_families[0]); k++) {
 		const struct lcore_family *f = &lcore_families[k];
 		/* Everything counts up but the flow table's occupancy. */
-		bool gauge = strcmp(f->name, "flow_entries") == 0;
+		bool gauge = strcmp(f->name, "flow_live") == 0;
 
 		snprintf(metric, sizeof(metric), "sluice_lcore_%s%s", f->name, gauge ? "" : "_total");
 		snprintf(help, sizeof(help),
@@ -216,6 +210,21 @@ static void render_counters(struct sluiced *d, struct evbuffer *b)
 		if (xdp)
 			lcore_sample(b, metric, "xdp", &xdp->counters, f->off);
 	}
+}
+
+/* The XDP path's own counters (bpf/xdp_abi.h) while it is active: its
+ * flow-table hits, misses and ways used are not lcore counters. */
+static void render_xdp(struct sluiced *d, struct evbuffer *b)
+{
+	struct sluice_xdp_counters xc;
+
+	if (xdpctl_read_xdp_counters(d->xdp, &xc) < 0)
+		return;
+#define SLUICE_X_METRIC(name)                                                                  \
+	head(b, "sluice_xdp_" #name "_total", "counter", "XDP path " #name "; see docs/xdp.md."); \
+	evbuffer_add_printf(b, "sluice_xdp_" #name "_total %llu\n", (unsigned long long)xc.name);
+	SLUICE_XDP_COUNTERS(SLUICE_X_METRIC)
+#undef SLUICE_X_METRIC
 }
 
 /* One sample line of a per-VIP or per-backend family; labels is
@@ -346,6 +355,7 @@ void metrics_render(struct sluiced *d, struct evbuffer *b)
 	render_publish(d, b);
 	render_dataplane(d, b);
 	render_counters(d, b);
+	render_xdp(d, b);
 	render_model(d, b);
 	head(b, "sluice_health_checks_in_flight", "gauge", "Health probes running now.");
 	evbuffer_add_printf(b, "sluice_health_checks_in_flight %u\n", d->checkers.in_flight);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Enumerations shared by every part: forwarding modes, backend states and
- * drop reasons. Compiles for user space and for BPF.
+ * Enumerations and defaults shared by every part: forwarding modes, backend
+ * states, drop reasons, flow-timeout classes, default timeouts and MTU.
+ * Compiles for user space and for BPF.
  */
 #ifndef SLUICE_CONSTS_H
 #define SLUICE_CONSTS_H
@@ -44,5 +45,33 @@ enum sluice_drop_reason {
 #undef SLUICE_X_ENUM
 	SLUICE_DROP_MAX
 };
+
+/* Idle-timeout class of a tracked flow, the same on both paths (a packet
+ * moves its flow between them: sluice_flow_class in packet.h). The XDP
+ * flow table keeps it in 2 bits. */
+enum sluice_flow_class {
+	SLUICE_FLOW_TCP = 0,
+	SLUICE_FLOW_UDP = 1,
+	SLUICE_FLOW_CLOSING = 2, /* FIN or RST seen */
+	SLUICE_FLOW_NCLASS
+};
+
+/* Idle timeouts by class, in seconds: sluice-dp's defaults (--tcp-timeout,
+ * --udp-timeout, --fin-timeout) and the XDP path's fixed values. */
+#define SLUICE_TIMEOUT_TCP_S 300u
+#define SLUICE_TIMEOUT_UDP_S 30u
+#define SLUICE_TIMEOUT_CLOSING_S 10u
+
+/* The egress MTU (IP bytes) when nothing configures one. */
+#define SLUICE_DEFAULT_MTU 1500
+
+/* The name of a class in telemetry and `sluicectl explain`. */
+static inline const char *sluice_flow_class_name(unsigned int cls)
+{
+	return cls == SLUICE_FLOW_TCP	   ? "tcp"
+	       : cls == SLUICE_FLOW_UDP	   ? "udp"
+	       : cls == SLUICE_FLOW_CLOSING ? "closing"
+					    : "?";
+}
 
 #endif /* SLUICE_CONSTS_H */

@@ -12,12 +12,6 @@
 #include "addr.h"
 #include "consts.h"
 
-/* True when an established flow may stay on a backend in this state. */
-static inline int sluice_backend_keeps_flows(__u8 state)
-{
-	return state == SLUICE_BACKEND_ACTIVE || state == SLUICE_BACKEND_DRAINING;
-}
-
 /* Settings that are not per VIP. */
 struct sluice_global_cfg {
 	struct sluice_addr src_v4;	/* outer source address of IPv4 encapsulation */
@@ -57,6 +51,38 @@ struct sluice_backend {
 	__u32 weight;			/* configured weight (0 = no new flows) */
 	__u32 pad1;
 };
+
+/* The id spaces, for shared memory (shm.h) and the XDP maps alike. */
+#define SLUICE_MAX_VIPS 256
+#define SLUICE_MAX_BACKENDS 16384 /* per snapshot, over all VIPs; also the id space */
+
+/* True when an established flow may stay on a backend in this state. */
+static inline int sluice_backend_keeps_flows(__u8 state)
+{
+	return state == SLUICE_BACKEND_ACTIVE || state == SLUICE_BACKEND_DRAINING;
+}
+
+/*
+ * Connection tracking's one rule, for both data paths and for `sluicectl
+ * explain`: an established flow stays on the backend its entry names while
+ * the entry was made for this VIP (entry_vip_id), the backend is still in
+ * the VIP's set (b: the backend of that id in the configuration in force,
+ * NULL when no set holds it) and its state keeps flows. Otherwise the flow
+ * is re-picked from the VIP's table. docs/dataplane.md, docs/xdp.md.
+ */
+static inline int sluice_flow_stays(const struct sluice_backend *b, __u16 entry_vip_id,
+				    __u16 vip_id)
+{
+	return entry_vip_id == vip_id && b && b->vip_id == vip_id &&
+	       sluice_backend_keeps_flows(b->state);
+}
+
+/* The slot of a table of m slots (m > 0) a flow hash names: the same in
+ * the snapshot's tables and in the XDP program's table maps. */
+static inline __u32 sluice_table_slot(__u64 hash, __u32 m)
+{
+	return (__u32)(hash % m);
+}
 
 _Static_assert(sizeof(struct sluice_global_cfg) == 56, "ABI: global cfg");
 _Static_assert(sizeof(struct sluice_vip) == 64, "ABI: one VIP is one cache line");

@@ -183,6 +183,20 @@ struct sluice_pkt {
 #define SLUICE_TCP_RST 0x04
 #define SLUICE_TCP_ACK 0x10
 
+/* The timeout class a TCP/UDP packet puts its flow in, from the class it
+ * had (a new flow: SLUICE_FLOW_TCP): FIN or RST close it, a SYN without
+ * ACK (the 4-tuple reused) opens it again, anything else leaves it. */
+static SLUICE_INLINE __u8 sluice_flow_class(__u8 proto, __u8 tcp_flags, __u8 cls)
+{
+	if (proto != SLUICE_IPPROTO_TCP)
+		return SLUICE_FLOW_UDP;
+	if (tcp_flags & (SLUICE_TCP_FIN | SLUICE_TCP_RST))
+		return SLUICE_FLOW_CLOSING;
+	if ((tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) == SLUICE_TCP_SYN)
+		return SLUICE_FLOW_TCP;
+	return cls;
+}
+
 static SLUICE_INLINE int sluice_pkt_drop(struct sluice_pkt *p, __u8 reason)
 {
 	p->kind = SLUICE_PKT_DROP;

@@ -29,15 +29,16 @@
 
 #include "addr.h"
 #include "consts.h"
+#include "counters.h"
 #include "model.h"
 
 #define SLUICE_CONFIG_MAGIC 0x4746434543495553ULL /* "SUICECFG" little-endian */
 #define SLUICE_STATUS_MAGIC 0x5453544543495553ULL /* "SUICETST" little-endian */
 #define SLUICE_ABI_VERSION 1
 
-/* Capacities: part of the ABI (a change bumps SLUICE_ABI_VERSION). */
-#define SLUICE_MAX_VIPS 256
-#define SLUICE_MAX_BACKENDS 16384 /* per snapshot, over all VIPs; also the id space */
+/* Capacities: part of the ABI (a change bumps SLUICE_ABI_VERSION). The id
+ * spaces, SLUICE_MAX_VIPS and SLUICE_MAX_BACKENDS, are in model.h: the XDP
+ * maps are sized by them too. */
 #define SLUICE_MAX_BACKENDS_PER_VIP 4096
 #define SLUICE_TABLE_POOL_SLOTS (16u << 20) /* lookup-table slots per snapshot */
 #define SLUICE_VIP_INDEX_SIZE 1024 /* open-addressing index, 4x SLUICE_MAX_VIPS */
@@ -90,27 +91,6 @@ struct sluice_config_header {
 	__u64 generation SLUICE_ALIGNED; /* 0: nothing published; slot = gen & 1 */
 	__u64 writer_heartbeat_ns;	/* CLOCK_MONOTONIC of the writer's last tick */
 } SLUICE_ALIGNED;
-
-/* Per-lcore counters, one writer (the lcore). Named, in metric units. */
-#define SLUICE_LCORE_COUNTERS(X)                                                 \
-	X(rx_packets) X(rx_bytes) X(tx_packets) X(tx_bytes)                       \
-	X(flow_entries) X(flow_inserts) X(flow_evictions) X(flow_expired)         \
-	X(flow_repicks) X(flow_insert_capped)                                     \
-	X(icmp_too_big_sent) X(arp_replies) X(nd_replies)                         \
-	X(busy_cycles) X(busy_packets)
-
-struct sluice_lcore_counters {
-#define SLUICE_X_FIELD(name) __u64 name;
-	SLUICE_LCORE_COUNTERS(SLUICE_X_FIELD)
-#undef SLUICE_X_FIELD
-	__u64 drops[SLUICE_DROP_MAX];
-};
-
-/* Packets and bytes of one VIP or backend. */
-struct sluice_counter_pair {
-	__u64 packets;
-	__u64 bytes;
-};
 
 enum sluice_lcore_state {
 	SLUICE_LCORE_UNUSED = 0,
@@ -202,6 +182,35 @@ static inline const struct sluice_vip *sluice_vip_match(const struct sluice_snap
 	return id < 0 ? NULL : &snap->vips[id];
 }
 
+/* ---- backends and tables: the same reads for both readers ---- */
+
+/* The backend of stable id under snap, or NULL when no VIP's set holds it.
+ * id < SLUICE_MAX_BACKENDS (every id a data path records is). */
+static inline const struct sluice_backend *
+sluice_snapshot_backend(const struct sluice_snapshot *snap, __u16 id)
+{
+	__u16 pos = snap->backend_pos_by_id[id];
+
+	return __builtin_expect(pos != SLUICE_NO_POS, 1) ? &snap->backends[pos] : NULL;
+}
+
+/* The backend slot hash % M of vip's table names, or NULL when the VIP has
+ * no backend for new flows. A table value is an index into the VIP's own
+ * backends: one out of range (a torn or corrupt snapshot) names none,
+ * rather than some other VIP's backend. */
+static inline const struct sluice_backend *
+sluice_table_pick(const struct sluice_snapshot *snap, const struct sluice_vip *vip, __u64 hash)
+{
+	__u16 v;
+
+	if (__builtin_expect(vip->table_size == 0, 0))
+		return NULL;
+	v = snap->tables[vip->table_offset + sluice_table_slot(hash, vip->table_size)];
+	if (__builtin_expect(v >= vip->backend_count, 0))
+		return NULL;
+	return &snap->backends[vip->backend_first + v];
+}
+
 /* ---- region handles (lib/shm.c) ---- */
 
 struct sluice_config_region {
@@ -241,8 +250,18 @@ static inline void sluice_lcore_heartbeat(struct sluice_lcore_status *st, __u64 
 	__atomic_store_n(&st->heartbeat_ns, now_ns, __ATOMIC_RELAXED);
 }
 
-/* Names of regions: "/sluice-<instance>-config" and "-status". The instance
- * name is 1..32 characters of [A-Za-z0-9_.-]. Returns 0 or -EINVAL. */
+/* The instance-name rule, for every program that takes a name (sluiced's
+ * configuration, sluice-dp --instance, the XDP loader): the name becomes
+ * part of shared-memory, pin and socket paths. Every message about a bad
+ * name states SLUICE_INSTANCE_RULE, so that they cannot drift apart. */
+#define SLUICE_INSTANCE_MAX 32
+#define SLUICE_INSTANCE_RULE "1-32 characters of A-Z a-z 0-9 _ . -"
+bool sluice_instance_valid(const char *instance);
+/* 0, or -EINVAL with "invalid instance name "<instance>": <rule>" in err. */
+int sluice_instance_check(const char *instance, char *err, size_t errlen);
+
+/* Names of regions: "/sluice-<instance>-config" and "-status". Returns 0 or
+ * -EINVAL (an invalid instance, or outlen too small). */
 int sluice_shm_name(const char *instance, const char *kind, char *out, size_t outlen);
 
 /* Validate a mapped config or status region: magic, ABI version, sizes,

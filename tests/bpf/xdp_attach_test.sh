@@ -243,7 +243,7 @@ fi
 python3 - "$TMP/status.json" <<'PY' || fail "XDP counters"
 import json, sys
 c = json.load(open(sys.argv[1]))["counters"]
-need = {"tx_packets": 200, "lru_hits": 100, "lru_misses": 100, "flow_inserts": 100,
+need = {"tx_packets": 200, "flow_hits": 100, "flow_misses": 100, "flow_inserts": 100,
         "pass_not_vip": 1, "pass_arp": 1}
 bad = [f"{k}={c.get(k)} (want >= {v})" for k, v in need.items() if c.get(k, 0) < v]
 for k in ("drop_malformed", "drop_truncated", "drop_no_backend", "table_mismatch", "adjust_failed"):

@@ -41,12 +41,12 @@ static void test_syn_new_flow(void **state)
 	fr_ipv4(&in, 0, 6, client4, vip4a, 40001, 80, SLUICE_TCP_SYN, 0, 0x4000);
 	run(f, in.b, in.len, &r);
 	expect_forward(f, &in, &r, V_TCP4, hash4(client4, vip4a, 6, 40001, 80, 0x1111));
-	assert_int_equal(D_XDP(f, lru_misses), 1);
-	assert_int_equal(D_XDP(f, lru_hits), 0);
+	assert_int_equal(D_XDP(f, flow_misses), 1);
+	assert_int_equal(D_XDP(f, flow_hits), 0);
 	assert_int_equal(D_LCORE(f, flow_inserts), 1);
 }
 
-/* The same flow again: an LRU hit, the same backend, no new entry. */
+/* The same flow again: a flow-table hit, the same backend, no new entry. */
 static void test_established_flow(void **state)
 {
 	struct fx *f = *state;
@@ -61,8 +61,8 @@ static void test_established_flow(void **state)
 	fr_ipv4(&in, 0, 6, client4, vip4a, 40002, 80, SLUICE_TCP_ACK, 100, 0x4000);
 	run(f, in.b, in.len, &r);
 	assert_int_equal(expect_forward(f, &in, &r, V_TCP4, h)->id, first->id);
-	assert_int_equal(D_XDP(f, lru_hits), 1);
-	assert_int_equal(D_XDP(f, lru_misses), 0);
+	assert_int_equal(D_XDP(f, flow_hits), 1);
+	assert_int_equal(D_XDP(f, flow_misses), 0);
 	assert_int_equal(D_LCORE(f, flow_inserts), 0);
 }
 

@@ -171,42 +171,42 @@ static void test_idle_timeouts(void **state)
 	sets = flows_map(f);
 	fr_ipv4(&in, 0, 6, client4, vip4a, 41000, 80, SLUICE_TCP_SYN, 0, 0x4000);
 	w = one_flow(f, sets, &in, &r);
-	assert_int_equal(w->seen & 3, SLUICE_XDP_CLASS_TCP);
+	assert_int_equal(w->seen & 3, SLUICE_FLOW_TCP);
 	/* 20 s idle: a TCP flow is still there; after a FIN, 20 s is too long. */
 	age_way(w, 20);
 	fr_ipv4(&in, 0, 6, client4, vip4a, 41000, 80, SLUICE_TCP_FIN | SLUICE_TCP_ACK, 0, 0x4000);
 	run(f, in.b, in.len, &r);
-	assert_int_equal(D_XDP(f, lru_hits), 1);
-	assert_int_equal(w->seen & 3, SLUICE_XDP_CLASS_CLOSING);
+	assert_int_equal(D_XDP(f, flow_hits), 1);
+	assert_int_equal(w->seen & 3, SLUICE_FLOW_CLOSING);
 	age_way(w, 8);
 	fr_ipv4(&in, 0, 6, client4, vip4a, 41000, 80, SLUICE_TCP_ACK, 0, 0x4000);
 	run(f, in.b, in.len, &r);
-	assert_int_equal(D_XDP(f, lru_hits), 1); /* 8 s < 10 s */
+	assert_int_equal(D_XDP(f, flow_hits), 1); /* 8 s < 10 s */
 	age_way(w, 12);
 	run(f, in.b, in.len, &r);
-	assert_int_equal(D_XDP(f, lru_misses), 1); /* 12 s > 10 s: gone */
+	assert_int_equal(D_XDP(f, flow_misses), 1); /* 12 s > 10 s: gone */
 	assert_int_equal(D_LCORE(f, flow_expired), 1);
 	assert_int_equal(D_LCORE(f, flow_inserts), 1);
 	assert_true(only_way(sets) == w); /* its own way, reused */
-	assert_int_equal(w->seen & 3, SLUICE_XDP_CLASS_TCP);
+	assert_int_equal(w->seen & 3, SLUICE_FLOW_TCP);
 	/* A TCP flow idle for 290 s lives, for 310 s it does not. */
 	age_way(w, 290);
 	run(f, in.b, in.len, &r);
-	assert_int_equal(D_XDP(f, lru_hits), 1);
+	assert_int_equal(D_XDP(f, flow_hits), 1);
 	age_way(w, 310);
 	run(f, in.b, in.len, &r);
-	assert_int_equal(D_XDP(f, lru_misses), 1);
+	assert_int_equal(D_XDP(f, flow_misses), 1);
 
 	/* UDP: 30 s. */
 	fr_ipv4(&in, 0, 17, client4, vip4a, 5353, 9999, 0, 20, 0);
 	w = one_flow(f, sets, &in, &r);
-	assert_int_equal(w->seen & 3, SLUICE_XDP_CLASS_UDP);
+	assert_int_equal(w->seen & 3, SLUICE_FLOW_UDP);
 	age_way(w, 25);
 	run(f, in.b, in.len, &r);
-	assert_int_equal(D_XDP(f, lru_hits), 1);
+	assert_int_equal(D_XDP(f, flow_hits), 1);
 	age_way(w, 35);
 	run(f, in.b, in.len, &r);
-	assert_int_equal(D_XDP(f, lru_misses), 1);
+	assert_int_equal(D_XDP(f, flow_misses), 1);
 	flows_unmap(sets);
 }
 
@@ -237,7 +237,7 @@ static void test_torn_way_is_a_miss(void **state)
 	assert_int_not_equal(w->backend_id, be->id);
 	fr_ipv4(&in, 0, 6, client4, vip4a, 41001, 80, SLUICE_TCP_ACK, 0, 0x4000);
 	run(f, in.b, in.len, &r);
-	assert_int_equal(D_XDP(f, lru_misses), 1);
+	assert_int_equal(D_XDP(f, flow_misses), 1);
 	assert_int_equal(expect_forward(f, &in, &r, V_TCP4, h)->id, be->id);
 	flows_unmap(sets);
 }
@@ -259,7 +259,7 @@ static void test_table_swap_keeps_flows(void **state)
 		if (sluice_snapshot_pick(f->snap, snap_vip(f, V_TCP4), h)->id != before[i])
 			moved_by_table++;
 		assert_int_equal(resend(f, i, NULL), before[i]);
-		assert_int_equal(D_XDP(f, lru_hits), 1);
+		assert_int_equal(D_XDP(f, flow_hits), 1);
 	}
 	printf("table swap: %d of %d flows would move by the new table; none did\n",
 	       moved_by_table, NFLOWS);
@@ -300,7 +300,7 @@ static void test_flows_follow_across_cpus(void **state)
 		if (sluice_snapshot_pick(f->snap, snap_vip(f, V_TCP4), h)->id != before[i])
 			moved_by_table++;
 		assert_int_equal(resend(f, i, NULL), before[i]);
-		assert_int_equal(D_XDP(f, lru_hits), 1);
+		assert_int_equal(D_XDP(f, flow_hits), 1);
 	}
 	assert_int_equal(fx_pin_cpu(0), 0);
 	printf("on the other CPU: %d of %d flows would move by the new table; none did\n",

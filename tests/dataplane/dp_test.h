@@ -198,9 +198,9 @@ static inline void t_lcore_default_cfg(struct sluice_dp_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->tsc_hz = rte_get_tsc_hz();
 	cfg->flows = 4096;
-	cfg->timeout_s[SLUICE_FT_TCP] = 300;
-	cfg->timeout_s[SLUICE_FT_UDP] = 30;
-	cfg->timeout_s[SLUICE_FT_CLOSING] = 10;
+	cfg->timeout_s[SLUICE_FLOW_TCP] = SLUICE_TIMEOUT_TCP_S;
+	cfg->timeout_s[SLUICE_FLOW_UDP] = SLUICE_TIMEOUT_UDP_S;
+	cfg->timeout_s[SLUICE_FLOW_CLOSING] = SLUICE_TIMEOUT_CLOSING_S;
 	cfg->port_mac[0] = (struct rte_ether_addr){{0x02, 0, 0, 0, 0, 0x99}};
 }
 

@@ -22,7 +22,7 @@ static struct sluice_ft *make(uint32_t flows)
 
 	assert_non_null(ft);
 	assert_int_equal(ft->tick_shift, 10);
-	assert_int_equal(ft->timeout[SLUICE_FT_UDP], 30000);
+	assert_int_equal(ft->timeout[SLUICE_FLOW_UDP], 30000);
 	return ft;
 }
 
@@ -89,7 +89,7 @@ static void test_insert_lookup(void **state)
 		struct sluice_ft_entry *e;
 
 		assert_null(sluice_ft_lookup(ft, &k, h, now));
-		e = sluice_ft_insert(ft, &k, h, SLUICE_FT_TCP, now);
+		e = sluice_ft_insert(ft, &k, h, SLUICE_FLOW_TCP, now);
 		e->backend_id = (uint16_t)i;
 	}
 	assert_int_equal(ft->stats.entries, 100000);
@@ -133,7 +133,7 @@ static void test_eviction(void **state)
 		h[i] = (uint64_t)sig << 48 | 0x40; /* low bits: bucket 0 */
 	}
 	for (uint32_t i = 0; i < 16; i++)
-		sluice_ft_insert(ft, &k[i], h[i], SLUICE_FT_TCP, 100 + i);
+		sluice_ft_insert(ft, &k[i], h[i], SLUICE_FLOW_TCP, 100 + i);
 	assert_int_equal(ft->buckets[0].overflow, 8);
 	assert_int_equal(ft->buckets[alt].alt, 0xff);
 	check_invariants(ft);
@@ -141,7 +141,7 @@ static void test_eviction(void **state)
 	 * (A hit rewrites the expiry only once it lags by more than 1/16 of
 	 * the timeout, 18.75 s for TCP here; see sluice_ft_touch.) */
 	sluice_ft_touch(ft, sluice_ft_lookup(ft, &k[0], h[0], 20000), 0, 20000);
-	sluice_ft_insert(ft, &k[16], h[16], SLUICE_FT_TCP, 20001);
+	sluice_ft_insert(ft, &k[16], h[16], SLUICE_FLOW_TCP, 20001);
 	assert_int_equal(ft->stats.evictions, 1);
 	assert_null(sluice_ft_lookup(ft, &k[1], h[1], 20001));
 	for (uint32_t i = 0; i < 17; i++)
@@ -150,19 +150,19 @@ static void test_eviction(void **state)
 	check_invariants(ft);
 	/* A closing flow expires sooner and goes first. */
 	sluice_ft_touch(ft, sluice_ft_lookup(ft, &k[5], h[5], 20002), SLUICE_TCP_FIN, 20002);
-	sluice_ft_insert(ft, &k[1], h[1], SLUICE_FT_TCP, 20003);
+	sluice_ft_insert(ft, &k[1], h[1], SLUICE_FLOW_TCP, 20003);
 	assert_null(sluice_ft_lookup(ft, &k[5], h[5], 20003));
 	check_invariants(ft);
 	/* The primary's soonest own flow (2) goes; the alternate bucket's
 	 * flows (8..15), which expire a few ms later, stay. */
-	sluice_ft_insert(ft, &k[5], h[5], SLUICE_FT_TCP, 20005);
+	sluice_ft_insert(ft, &k[5], h[5], SLUICE_FLOW_TCP, 20005);
 	assert_null(sluice_ft_lookup(ft, &k[2], h[2], 20005));
 	assert_non_null(sluice_ft_lookup(ft, &k[8], h[8], 20005));
 	assert_int_equal(ft->stats.evictions, 3);
 	/* A flow that expires much sooner than the primary's own (flow 9,
 	 * closing: 10 s against ~280 s) goes first, wherever it lives. */
 	sluice_ft_touch(ft, sluice_ft_lookup(ft, &k[9], h[9], 20006), SLUICE_TCP_FIN, 20006);
-	sluice_ft_insert(ft, &k[2], h[2], SLUICE_FT_TCP, 20007);
+	sluice_ft_insert(ft, &k[2], h[2], SLUICE_FLOW_TCP, 20007);
 	assert_null(sluice_ft_lookup(ft, &k[9], h[9], 20007));
 	assert_non_null(sluice_ft_lookup(ft, &k[3], h[3], 20007));
 	assert_int_equal(ft->stats.evictions, 4);
@@ -174,7 +174,7 @@ static void test_eviction(void **state)
 		uint64_t hx = sluice_flow_hash(&x, 3);
 
 		if (!sluice_ft_lookup(ft, &x, hx, 20100 + i))
-			sluice_ft_insert(ft, &x, hx, SLUICE_FT_UDP, 20100 + i);
+			sluice_ft_insert(ft, &x, hx, SLUICE_FLOW_UDP, 20100 + i);
 		assert_non_null(sluice_ft_lookup(ft, &x, hx, 20100 + i));
 	}
 	assert_true(ft->stats.entries <= sluice_ft_capacity(ft));
@@ -193,9 +193,9 @@ static void test_timeouts_and_sweep(void **state)
 	uint32_t t0 = 0xfffff000u; /* ticks wrap in between */
 	(void)state;
 
-	sluice_ft_insert(ft, &tcp, ht, sluice_ft_class_of(6, SLUICE_TCP_SYN), t0);
-	sluice_ft_insert(ft, &udp, hu, sluice_ft_class_of(17, 0), t0);
-	sluice_ft_insert(ft, &fin, hf, sluice_ft_class_of(6, SLUICE_TCP_RST), t0);
+	sluice_ft_insert(ft, &tcp, ht, sluice_flow_class(6, SLUICE_TCP_SYN, SLUICE_FLOW_TCP), t0);
+	sluice_ft_insert(ft, &udp, hu, sluice_flow_class(17, 0, SLUICE_FLOW_TCP), t0);
+	sluice_ft_insert(ft, &fin, hf, sluice_flow_class(6, SLUICE_TCP_RST, SLUICE_FLOW_TCP), t0);
 	assert_int_equal(ft->stats.entries, 3);
 	/* After 9.999 s everything lives; at 10 s the closing flow is gone. */
 	assert_non_null(sluice_ft_lookup(ft, &fin, hf, t0 + 9999));
@@ -218,7 +218,7 @@ static void test_timeouts_and_sweep(void **state)
 	for (uint32_t i = 0; i < 100; i++) {
 		struct sluice_flow_key x = key(100 + i, 17);
 
-		sluice_ft_insert(ft, &x, sluice_flow_hash(&x, 1), SLUICE_FT_UDP, 0);
+		sluice_ft_insert(ft, &x, sluice_flow_hash(&x, 1), SLUICE_FLOW_UDP, 0);
 	}
 	for (uint32_t i = 0; i < (ft->mask + 1) / 7 + 1; i++)
 		sluice_ft_sweep(ft, 40000, 7);

@@ -592,7 +592,7 @@ static void test_burst_and_counters(void **state)
 	assert_int_equal(be_pkts, SLUICE_DP_BURST_MAX);
 	sluice_dp_flush(t.lc);
 	assert_int_equal(t.st->counters.rx_packets, t.lc->ctr.rx_packets);
-	assert_int_equal(t.st->counters.flow_entries, t.lc->ft->stats.entries);
+	assert_int_equal(t.st->counters.flow_live, t.lc->ft->stats.entries);
 }
 
 int main(void)

@@ -31,7 +31,7 @@ def main():
         # sluicectl stats reads the XDP path's own counters: every
         # connection was a new flow once, and its later packets hits.
         x = L.ctl_ok("stats").get("xdp_path", {})
-        st.check(x.get("lru_misses", 0) >= 1200 and x.get("lru_hits", 0) >= 2 * 1200,
+        st.check(x.get("flow_misses", 0) >= 1200 and x.get("flow_hits", 0) >= 2 * 1200,
                  f"XDP counters in sluicectl stats: {x}")
     for i, w in ((1, 100), (2, 100), (3, 200), (4, 400)):
         L.ctl_ok("backend", "weight", L.vip, lab.backend_ip(i), str(w))

@@ -90,7 +90,7 @@ def main():
     check(f'sluice_vip_packets_total{{vip="{VIP}"}}' in m, "metrics: VIP packets")
     check('sluice_lcore_rx_packets_total{lcore="1"}' in m, "metrics: per lcore")
     types = check_exposition(m)
-    check(types.get("sluice_lcore_flow_entries") == "gauge" and
+    check(types.get("sluice_lcore_flow_live") == "gauge" and
           types.get("sluice_lcore_tx_bytes_total") == "counter", "per-lcore metric types")
 
     # The heartbeat stops: stale, hand-over to XDP attempted, failure logged.

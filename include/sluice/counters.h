@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The counters both data paths keep, by name: the DPDK lcores in shared
+ * memory (shm.h), the XDP program per CPU in its stats map (bpf/xdp_abi.h).
+ * One list and one struct, so that sluiced sums XDP CPUs like lcores and a
+ * name cannot mean one thing on one path and another on the other. A few
+ * of them only the DPDK path can keep (flow_live, flow_insert_capped,
+ * arp_replies, nd_replies, busy_*): the XDP path leaves them 0 rather than
+ * fill them with something else. Counters only XDP keeps are its own list
+ * (SLUICE_XDP_COUNTERS, bpf/xdp_abi.h). Compiles for user space and BPF.
+ */
+#ifndef SLUICE_COUNTERS_H
+#define SLUICE_COUNTERS_H
+
+#include <linux/types.h>
+
+#include "consts.h"
+
+/* Per-lcore (per-CPU for XDP) counters, one writer each, in metric units;
+ * all count up but flow_live, the flow table's live entries (a gauge).
+ * The order is the shared-memory layout (a change is an ABI change). */
+#define SLUICE_LCORE_COUNTERS(X)                                                 \
+	X(rx_packets) X(rx_bytes) X(tx_packets) X(tx_bytes)                       \
+	X(flow_live) X(flow_inserts) X(flow_evictions) X(flow_expired)         \
+	X(flow_repicks) X(flow_insert_capped)                                     \
+	X(icmp_too_big_sent) X(arp_replies) X(nd_replies)                         \
+	X(busy_cycles) X(busy_packets)
+
+struct sluice_lcore_counters {
+#define SLUICE_X_FIELD(name) __u64 name;
+	SLUICE_LCORE_COUNTERS(SLUICE_X_FIELD)
+#undef SLUICE_X_FIELD
+	__u64 drops[SLUICE_DROP_MAX];
+};
+
+/* Packets and bytes of one VIP or backend. */
+struct sluice_counter_pair {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* The metric name of a drop reason (the same names label the XDP path's
+ * passes). Never called from BPF: the array costs it nothing. */
+static inline const char *sluice_drop_name(unsigned int reason)
+{
+	static const char *const names[SLUICE_DROP_MAX] = {
+#define SLUICE_X_NAME(name, str) str,
+		SLUICE_DROP_REASONS(SLUICE_X_NAME)
+#undef SLUICE_X_NAME
+	};
+
+	return reason < SLUICE_DROP_MAX ? names[reason] : "unknown";
+}
+
+#endif /* SLUICE_COUNTERS_H */
