@@ -270,10 +270,13 @@ flow_backend(struct sluice_xdp_stats *st, const struct sluice_pkt *p, const stru
 		id = ids.backend_id;
 		be = bpf_map_lookup_elem(&backends, &id);
 		if (sluice_flow_stays(be, ids.vip_id, vip->id)) {
-			if (p->kind == SLUICE_PKT_FLOW)
-				flow_touch(f, p, now);
-			*be_id = id;
-			return be;
+			if (!sluice_syn_reopens(p, f->seen & 3, be->state, be->weight)) {
+				if (p->kind == SLUICE_PKT_FLOW)
+					flow_touch(f, p, now);
+				*be_id = id;
+				return be;
+			}
+			st->lcore.flow_reopened++;
 		}
 	} else {
 		st->xdp.flow_misses++;

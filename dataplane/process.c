@@ -178,8 +178,12 @@ static inline int do_flow(struct sluice_dp_lcore *lc, const struct sluice_snapsh
 		} else {
 			const struct sluice_backend *b = sluice_snapshot_backend(snap, e->backend_id);
 
-			if (likely(sluice_flow_stays(b, e->vip_id, vip->id)))
-				be = b;
+			if (likely(sluice_flow_stays(b, e->vip_id, vip->id))) {
+				if (unlikely(sluice_syn_reopens(p, e->cls, b->state, b->weight)))
+					lc->ctr.flow_reopened++;
+				else
+					be = b;
+			}
 		}
 		if (unlikely(!be)) {
 			/* the entry's hash: the same key and seed */

@@ -22,7 +22,7 @@
 #define SLUICE_LCORE_COUNTERS(X)                                                 \
 	X(rx_packets) X(rx_bytes) X(tx_packets) X(tx_bytes)                       \
 	X(flow_live) X(flow_inserts) X(flow_evictions) X(flow_expired)         \
-	X(flow_repicks) X(flow_insert_capped)                                     \
+	X(flow_repicks) X(flow_insert_capped) X(flow_reopened)                    \
 	X(icmp_too_big_sent) X(arp_replies) X(nd_replies)                         \
 	X(busy_cycles) X(busy_packets)
 

@@ -197,6 +197,27 @@ static SLUICE_INLINE __u8 sluice_flow_class(__u8 proto, __u8 tcp_flags, __u8 cls
 	return cls;
 }
 
+/*
+ * A client that reuses a 5-tuple. A bare SYN (no ACK) that meets the entry
+ * of a flow that was closed (FIN or RST seen: class CLOSING), or of a flow
+ * whose backend no longer takes new connections (draining, or weight 0),
+ * opens a new connection: it is picked by the table like a new flow, not
+ * sent after the old one. Otherwise a drained backend would get new
+ * connections through entries still within their closing timeout (IPVS's
+ * conn_reuse_mode does the same). A retransmitted SYN of a handshake that
+ * began on a backend since drained moves too: that connection never
+ * completed there. Both data paths use this rule (`explain` answers for a
+ * packet of an established flow, which it does not touch).
+ */
+static SLUICE_INLINE int sluice_syn_reopens(const struct sluice_pkt *p, __u8 entry_class,
+					    __u8 backend_state, __u32 backend_weight)
+{
+	return p->kind == SLUICE_PKT_FLOW && p->l4_proto == SLUICE_IPPROTO_TCP &&
+	       (p->tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) == SLUICE_TCP_SYN &&
+	       (entry_class == SLUICE_FLOW_CLOSING || backend_state != SLUICE_BACKEND_ACTIVE ||
+		backend_weight == 0);
+}
+
 static SLUICE_INLINE int sluice_pkt_drop(struct sluice_pkt *p, __u8 reason)
 {
 	p->kind = SLUICE_PKT_DROP;

@@ -386,6 +386,57 @@ static void test_stickiness_and_repick(void **state)
 	}
 }
 
+/*
+ * A client that reuses a 5-tuple (include/sluice/packet.h,
+ * sluice_syn_reopens): a bare SYN on the entry of a closed flow, or of a
+ * flow whose backend drains, is a new connection picked by the table; an
+ * ACK of the same flows, and a SYN on an open flow of an active backend,
+ * stay where they are.
+ */
+#define REUSE_PORT 61000 /* ports no other test uses */
+
+static void test_syn_reuses_tuple(void **state)
+{
+	uint16_t a[NF], b[NF];
+	unsigned int on_drained = 0;
+	uint64_t reopened0 = t.lc->ctr.flow_reopened;
+	(void)state;
+
+	/* Open NF flows under A, close half of them. */
+	run_flows(snap_a, REUSE_PORT, NF, SLUICE_TCP_SYN, a);
+	run_flows(snap_a, REUSE_PORT, NF / 2, SLUICE_TCP_FIN | SLUICE_TCP_ACK, b);
+	assert_memory_equal(a, b, NF / 2 * sizeof(b[0]));
+	/* B: backend 5 added (the table moves) and backend 2 draining. */
+	base_vips();
+	tv[VIP_TCP4].be[1].state = SLUICE_BACKEND_DRAINING;
+	tv[VIP_TCP4].be[4] = t_backend(5, t_v4(10, 1, 0, 5), SLUICE_BACKEND_ACTIVE);
+	tv[VIP_TCP4].n = 5;
+	t_fill(snap_b, tv, 5, &g);
+	/* ACKs, closed or open, on a draining backend or not: all stay. */
+	run_flows(snap_b, REUSE_PORT, NF, SLUICE_TCP_ACK, b);
+	assert_memory_equal(a, b, sizeof(b));
+	assert_int_equal(t.lc->ctr.flow_reopened, reopened0);
+	/* SYNs: closed flows and flows on the draining backend start anew by
+	 * B's table; open flows of active backends stay (a retransmission). */
+	run_flows(snap_b, REUSE_PORT, NF, SLUICE_TCP_SYN, b);
+	for (unsigned int i = 0; i < NF; i++) {
+		bool reopens = i < NF / 2 || a[i] == 2;
+
+		if (reopens)
+			assert_int_equal(b[i], oracle_id(snap_b, (uint16_t)(REUSE_PORT + i)));
+		else
+			assert_int_equal(b[i], a[i]);
+		assert_int_not_equal(b[i], 2); /* never a new connection on the drained one */
+		on_drained += i >= NF / 2 && a[i] == 2;
+	}
+	assert_true(on_drained > 0);
+	assert_int_equal(t.lc->ctr.flow_reopened - reopened0, NF / 2 + on_drained);
+	/* The new connections stay on their new backends. */
+	memcpy(a, b, sizeof(a));
+	run_flows(snap_b, REUSE_PORT, NF, SLUICE_TCP_ACK, b);
+	assert_memory_equal(a, b, sizeof(b));
+}
+
 /* An idle flow expires: after the UDP timeout it is picked by the table
  * again (here a changed one) and counted as expired. */
 static void test_idle_timeout(void **state)
@@ -603,6 +654,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6_modes),
 		cmocka_unit_test(test_l2dsr),
 		cmocka_unit_test(test_stickiness_and_repick),
+		cmocka_unit_test(test_syn_reuses_tuple),
 		cmocka_unit_test(test_idle_timeout),
 		cmocka_unit_test(test_icmp_error_follows_flow),
 		cmocka_unit_test(test_too_big_v4),

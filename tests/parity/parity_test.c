@@ -506,7 +506,8 @@ static void icmp_error_frame(const struct flow *f, struct frame *fr)
 }
 
 /* Now and then, something else than the flow's next packet: an ICMP
- * error, a fragment, a non-VIP address or port, a truncated frame, TTL 0.
+ * error, a fragment, a non-VIP address or port, a truncated frame, TTL 0,
+ * a FIN, a SYN that reuses the flow's 5-tuple.
  * Returns its name, or NULL for a plain flow packet. */
 static const char *odd_frame(const struct flow *f, struct frame *fr)
 {
@@ -543,6 +544,18 @@ static const char *odd_frame(const struct flow *f, struct frame *fr)
 		fr_ipv4(fr, f->vlan, f->proto, f->src, specs[f->spec].vip.addr.bytes, f->sport,
 			f->dport, 0, 100, (uint16_t)(rnd_below(2) ? 0x2000 : 0x0010));
 		return "IPv4 fragment";
+	case 9:
+	case 10:
+		if (f->proto != 6)
+			return NULL;
+		/* The client closes (FIN), or opens again on the same 5-tuple
+		 * (a bare SYN): on a closed entry or a draining backend that
+		 * is a new connection picked by the table
+		 * (sluice_syn_reopens). */
+		flow_frame(f, 0, fr);
+		fr->b[(f->vlan ? 18 : 14) + (f->v6 ? 40 : 20) + 13] =
+			r == 9 ? (SLUICE_TCP_FIN | SLUICE_TCP_ACK) : SLUICE_TCP_SYN;
+		return r == 9 ? "FIN" : "SYN reusing the 5-tuple";
 	default:
 		flow_frame(f, 0, fr);
 		return NULL;
