@@ -133,6 +133,10 @@ def main():
                 continue
             check(page in files[pkg], f"{pkg} lacks {page}")
             check(run(["man", "-w", prog], ok=False).returncode == 0, f"man {prog}: not found")
+    # dh_compress gzips the larger documents.
+    for doc in ("deploy.md", "examples/sluice.json", "examples/grafana-sluice.json"):
+        check({f"/usr/share/doc/sluice/{doc}", f"/usr/share/doc/sluice/{doc}.gz"}
+              & set(files["sluice"]), f"sluice lacks doc {doc}")
     units = [f for p in PACKAGES for f in files[p]
              if f.startswith("/lib/systemd/system/") and f.endswith(".service")]
     check({"/lib/systemd/system/sluiced.service", "/lib/systemd/system/sluice-dp.service"}
