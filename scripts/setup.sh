@@ -10,6 +10,11 @@ PACKAGES=(
 	libxxhash-dev libcmocka-dev libjansson-dev libevent-dev
 	libsystemd-dev libmnl-dev libpcap-dev libnuma-dev
 	iproute2 iputils-ping ethtool tcpdump curl python3 gnuplot-nox scdoc valgrind
+	# the Debian packages and their test (scripts/package.sh, tests/package):
+	# building, linting, the group the package adds, verifying its units
+	debhelper dpkg-dev lintian adduser systemd man-db
+	# promtool and a real server for the metrics tests
+	prometheus
 )
 
 if [ "$(id -u)" -ne 0 ]; then
