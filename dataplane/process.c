@@ -302,6 +302,10 @@ uint16_t sluice_dp_process(struct sluice_dp_lcore *lc, const struct sluice_snaps
 			sluice_pkt_other(&s->p, SLUICE_DROP_NOT_VIP);
 			continue;
 		}
+		if (unlikely(s->p.martian)) { /* packet.h, sluice_martian_v4 */
+			sluice_pkt_drop(&s->p, SLUICE_DROP_MARTIAN);
+			continue;
+		}
 		s->ft_hash = sluice_ft_hash(&s->p.key, s->vip->hash_seed);
 		sluice_ft_prefetch_bucket(lc->ft, s->ft_hash);
 		/* The outer headers go in front of the frame, in headroom the

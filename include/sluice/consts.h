@@ -37,7 +37,9 @@ enum sluice_backend_state {
 	X(TTL_EXPIRED, "ttl_expired")	    /* TTL or hop limit 0 */             \
 	X(TOO_BIG, "too_big")		    /* over MTU after encapsulation */   \
 	X(NO_MBUF, "no_mbuf")		    /* buffer pool empty */              \
-	X(TX_FULL, "tx_full")		    /* TX queue refused the packet */
+	X(TX_FULL, "tx_full")		    /* TX queue refused the packet */   \
+	X(TCP_HEADER, "tcp_header")	    /* TCP data offset < 5 or past the packet */ \
+	X(MARTIAN, "martian_source")	    /* a source no client can have */
 
 enum sluice_drop_reason {
 #define SLUICE_X_ENUM(name, str) SLUICE_DROP_##name,

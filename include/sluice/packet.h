@@ -174,7 +174,8 @@ struct sluice_pkt {
 	__u16 l3_len;		/* IP packet length per its header */
 	struct sluice_addr vip; /* the VIP address the packet is for */
 	__be16 vip_port;	/* its port (0 for fragments) */
-	__u16 pad;
+	__u8 martian;		/* source no client can have: dropped once a VIP matches */
+	__u8 pad;
 	struct sluice_flow_key key; /* client -> VIP; hash with the VIP's seed */
 };
 
@@ -318,6 +319,51 @@ static SLUICE_INLINE int sluice_parse_icmp6_err(const __u8 *ic, const __u8 *data
 	return SLUICE_PKT_ICMP_ERR;
 }
 
+/*
+ * Sources no client can send from, on the wire (RFC 6890): IPv4 "this
+ * network" 0/8, loopback 127/8, multicast 224/4 and the limited broadcast;
+ * IPv6 unspecified, loopback, multicast ff00::/8 and IPv4-mapped
+ * ::ffff:0:0/96. Forwarded, such a packet makes a backend answer an address
+ * that is its own, everyone's or no one's. The parser marks it (martian);
+ * both data paths drop it once it matches a VIP, and only then: the host's
+ * own traffic that shares an XDP interface (a DHCP client's 0.0.0.0, ND's
+ * duplicate address detection from ::) is the kernel's to judge.
+ */
+static SLUICE_INLINE int sluice_martian_v4(const __u8 *a)
+{
+	return a[0] == 0 || a[0] == 127 || (a[0] & 0xf0) == 224 ||
+	       (a[0] == 255 && a[1] == 255 && a[2] == 255 && a[3] == 255);
+}
+
+static SLUICE_INLINE int sluice_martian_v6(const __u8 *a)
+{
+	__u32 w0, w1, w2, w3;
+
+	if (a[0] == 0xff)
+		return 1;
+	__builtin_memcpy(&w0, a, 4);
+	__builtin_memcpy(&w1, a + 4, 4);
+	__builtin_memcpy(&w2, a + 8, 4);
+	__builtin_memcpy(&w3, a + 12, 4);
+	if (w0 | w1)
+		return 0;
+	/* ::ffff:a.b.c.d, or :: and ::1 */
+	if (w2 == sluice_htonl(0xffff))
+		return 1;
+	return w2 == 0 && (w3 == 0 || w3 == sluice_htonl(1));
+}
+
+/* A TCP header whose data offset is below 5 words, or reaches past the
+ * l4_len bytes the IP header gives it, is malformed: the flags read from
+ * it (and so the flow's class) would be whatever follows. The caller has
+ * checked that 14 bytes of it are there. */
+static SLUICE_INLINE int sluice_tcp_offset_ok(const __u8 *tcp, __u32 l4_len)
+{
+	__u32 doff = (__u32)(tcp[12] >> 4) * 4;
+
+	return doff >= 20 && doff <= l4_len;
+}
+
 static SLUICE_INLINE int sluice_parse_ipv4(const __u8 *l3, const __u8 *data_end,
 					   struct sluice_pkt *p)
 {
@@ -350,6 +396,7 @@ static SLUICE_INLINE int sluice_parse_ipv4(const __u8 *l3, const __u8 *data_end,
 		return sluice_pkt_other(p, SLUICE_DROP_IP_OPTIONS);
 	__builtin_memcpy(&src, ip->saddr, 4);
 	__builtin_memcpy(&dst, ip->daddr, 4);
+	p->martian = (__u8)sluice_martian_v4(ip->saddr);
 	if (ip->proto == SLUICE_IPPROTO_ICMP) {
 		const struct sluice_icmphdr *ic = (const struct sluice_icmphdr *)l4;
 
@@ -373,6 +420,8 @@ static SLUICE_INLINE int sluice_parse_ipv4(const __u8 *l3, const __u8 *data_end,
 		if (sluice_parse_ports(l4, data_end, ip->proto, p, &sport, &dport) ==
 		    SLUICE_PKT_DROP)
 			return SLUICE_PKT_DROP;
+		if (ip->proto == SLUICE_IPPROTO_TCP && !sluice_tcp_offset_ok(l4, tot - 20u))
+			return sluice_pkt_drop(p, SLUICE_DROP_TCP_HEADER);
 	}
 	p->vip_port = dport;
 	sluice_flow_key_v4(&p->key, src, dst, ip->proto, sport, dport);
@@ -419,8 +468,10 @@ static SLUICE_INLINE int sluice_parse_ipv6(const __u8 *l3, const __u8 *data_end,
 
 		if ((const __u8 *)(ic + 1) > data_end)
 			return sluice_pkt_drop(p, SLUICE_DROP_TRUNCATED);
-		if (ic->type == SLUICE_ICMPV6_PKT_TOOBIG)
+		if (ic->type == SLUICE_ICMPV6_PKT_TOOBIG) {
+			p->martian = (__u8)sluice_martian_v6(ip->saddr);
 			return sluice_parse_icmp6_err(l4, data_end, p);
+		}
 		if (ic->type == SLUICE_ICMPV6_NEIGH_SOLICIT) {
 			/* Target address follows the 8-byte header. */
 			if (l4 + 24 > data_end)
@@ -437,11 +488,14 @@ static SLUICE_INLINE int sluice_parse_ipv6(const __u8 *l3, const __u8 *data_end,
 			return sluice_pkt_other(p, SLUICE_DROP_IPV6_EXT);
 		return sluice_pkt_other(p, SLUICE_DROP_UNKNOWN_L4);
 	}
+	p->martian = (__u8)sluice_martian_v6(ip->saddr);
 	if (!p->fragment) {
 		if (plen < (proto == SLUICE_IPPROTO_TCP ? 20 : 8))
 			return sluice_pkt_drop(p, SLUICE_DROP_MALFORMED);
 		if (sluice_parse_ports(l4, data_end, proto, p, &sport, &dport) == SLUICE_PKT_DROP)
 			return SLUICE_PKT_DROP;
+		if (proto == SLUICE_IPPROTO_TCP && !sluice_tcp_offset_ok(l4, plen))
+			return sluice_pkt_drop(p, SLUICE_DROP_TCP_HEADER);
 	}
 	p->vip_port = dport;
 	sluice_flow_key_v6(&p->key, ip->saddr, ip->daddr, proto, sport, dport);

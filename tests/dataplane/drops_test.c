@@ -119,6 +119,45 @@ static void test_truncated_at_every_length(void **state)
 	}
 }
 
+/* What a careful load balancer drops (include/sluice/packet.h): a TCP
+ * header whose data offset is below 5 words or past the packet, and VIP
+ * traffic from a source no client can have; a sound one goes through. */
+static void test_bad_tcp_and_martians(void **state)
+{
+	static const uint8_t martians4[][4] = {
+		{0, 1, 2, 3}, {127, 0, 0, 1}, {224, 0, 0, 5}, {239, 9, 9, 9}, {255, 255, 255, 255}};
+	static const uint8_t martians6[][16] = {
+		{0}, {[15] = 1}, {0xff, 0x02, [15] = 1}, {[10] = 0xff, [11] = 0xff, 10, 0, 0, 1}};
+	struct frame f;
+	struct rte_mbuf *m;
+	(void)state;
+
+	fr_ipv4(&f, 0, 6, client4, vip4, 1000, 80, SLUICE_TCP_SYN, 8, 0x4000);
+	f.b[14 + 20 + 12] = 0x40;
+	expect_drop(snap, &f, SLUICE_DROP_TCP_HEADER, "TCP data offset 4");
+	f.b[14 + 20 + 12] = 0x80; /* 32 bytes: past the 28 the packet has */
+	expect_drop(snap, &f, SLUICE_DROP_TCP_HEADER, "TCP data offset past the packet");
+	f.b[14 + 20 + 12] = 0x70; /* 28: exactly the packet, options in the payload */
+	m = t_one(&t, snap, &f, rte_rdtsc());
+	assert_non_null(m);
+	rte_pktmbuf_free(m);
+	fr_ipv6(&f, 0, 6, client6, vip6, 1000, 443, SLUICE_TCP_SYN, 0);
+	f.b[14 + 40 + 12] = 0x30;
+	expect_drop(snap, &f, SLUICE_DROP_TCP_HEADER, "IPv6: TCP data offset 3");
+	for (size_t i = 0; i < sizeof(martians4) / sizeof(martians4[0]); i++) {
+		fr_ipv4(&f, 0, 6, martians4[i], vip4, 1000, 80, SLUICE_TCP_SYN, 0, 0x4000);
+		expect_drop(snap, &f, SLUICE_DROP_MARTIAN, "IPv4 martian source");
+	}
+	for (size_t i = 0; i < sizeof(martians6) / sizeof(martians6[0]); i++) {
+		fr_ipv6(&f, 0, 17, martians6[i], vip6, 1000, 53, 0, 8);
+		expect_drop(snap, &f, SLUICE_DROP_MARTIAN, "IPv6 martian source");
+	}
+	/* Not for a VIP: not_vip, whatever the source (XDP leaves it to the
+	 * kernel: a DHCP client's 0.0.0.0 is the host's business). */
+	fr_ipv4(&f, 0, 17, martians4[0], other4, 68, 67, 0, 8, 0);
+	expect_drop(snap, &f, SLUICE_DROP_NOT_VIP, "martian source, not a VIP");
+}
+
 static void test_bad_headers(void **state)
 {
 	struct frame f;
@@ -391,6 +430,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_truncated_at_every_length),
 		cmocka_unit_test(test_bad_headers),
+		cmocka_unit_test(test_bad_tcp_and_martians),
 		cmocka_unit_test(test_not_vip),
 		cmocka_unit_test(test_fragments),
 		cmocka_unit_test(test_arp_reply),

@@ -507,13 +507,14 @@ static void icmp_error_frame(const struct flow *f, struct frame *fr)
 
 /* Now and then, something else than the flow's next packet: an ICMP
  * error, a fragment, a non-VIP address or port, a truncated frame, TTL 0,
- * a FIN, a SYN that reuses the flow's 5-tuple.
+ * a FIN, a SYN that reuses the flow's 5-tuple, a martian source, a TCP
+ * header of 4 words.
  * Returns its name, or NULL for a plain flow packet. */
 static const char *odd_frame(const struct flow *f, struct frame *fr)
 {
 	unsigned int r = rnd_below(100);
 
-	if (r >= 12)
+	if (r >= 13)
 		return NULL;
 	switch (r) {
 	case 0:
@@ -556,6 +557,22 @@ static const char *odd_frame(const struct flow *f, struct frame *fr)
 		fr->b[(f->vlan ? 18 : 14) + (f->v6 ? 40 : 20) + 13] =
 			r == 9 ? (SLUICE_TCP_FIN | SLUICE_TCP_ACK) : SLUICE_TCP_SYN;
 		return r == 9 ? "FIN" : "SYN reusing the 5-tuple";
+	case 11:
+		/* From a source no client can have: loopback. */
+		flow_frame(f, 0, fr);
+		if (f->v6) {
+			memset(fr->b + (f->vlan ? 18 : 14) + 8, 0, 16);
+			fr->b[(f->vlan ? 18 : 14) + 8 + 15] = 1;
+		} else {
+			fr->b[(f->vlan ? 18 : 14) + 12] = 127;
+		}
+		return "martian source";
+	case 12:
+		if (f->proto != 6)
+			return NULL;
+		flow_frame(f, 0, fr);
+		fr->b[(f->vlan ? 18 : 14) + (f->v6 ? 40 : 20) + 12] = 0x40;
+		return "TCP data offset 4";
 	default:
 		flow_frame(f, 0, fr);
 		return NULL;

@@ -437,10 +437,61 @@ static void test_too_big_replies(void **state)
 	assert_memory_equal(out + 62, f.b + 14, 48);
 }
 
+/* Martian sources are marked, not dropped, by the parser (the data paths
+ * drop them once a VIP matches); ND from :: is still ND. A TCP data offset
+ * below 5 words or past the packet is dropped as tcp_header. */
+static void test_martians_and_tcp_offset(void **state)
+{
+	static const uint8_t m4[][4] = {{0, 0, 0, 0}, {127, 1, 2, 3}, {224, 0, 0, 1},
+					{255, 255, 255, 255}};
+	static const uint8_t ok4[][4] = {{1, 0, 0, 1}, {126, 255, 255, 255}, {223, 1, 1, 1},
+					 {255, 255, 255, 254}};
+	static const uint8_t m6[][16] = {{0}, {[15] = 1}, {0xff, 0x05, [15] = 2},
+					 {[10] = 0xff, [11] = 0xff, 192, 0, 2, 1}};
+	static const uint8_t ok6[][16] = {{[15] = 2}, {0xfe, 0x80, [15] = 1},
+					  {[11] = 0xff, [15] = 1}};
+	struct frame f;
+	struct sluice_pkt p;
+	(void)state;
+
+	for (size_t i = 0; i < 4; i++) {
+		fr_ipv4(&f, 0, 17, m4[i], vip4, 1, 53, 0, 8, 0);
+		assert_int_equal(parse_len(&f, f.len, &p), SLUICE_PKT_FLOW);
+		assert_int_equal(p.martian, 1);
+		fr_ipv4(&f, 0, 17, ok4[i], vip4, 1, 53, 0, 8, 0);
+		assert_int_equal(parse_len(&f, f.len, &p), SLUICE_PKT_FLOW);
+		assert_int_equal(p.martian, 0);
+	}
+	for (size_t i = 0; i < 4; i++) {
+		fr_ipv6(&f, 0, 6, m6[i], vip6, 1, 80, SLUICE_TCP_SYN, 0);
+		assert_int_equal(parse_len(&f, f.len, &p), SLUICE_PKT_FLOW);
+		assert_int_equal(p.martian, 1);
+	}
+	for (size_t i = 0; i < 3; i++) {
+		fr_ipv6(&f, 0, 6, ok6[i], vip6, 1, 80, SLUICE_TCP_SYN, 0);
+		assert_int_equal(parse_len(&f, f.len, &p), SLUICE_PKT_FLOW);
+		assert_int_equal(p.martian, 0);
+	}
+	fr_ipv6(&f, 0, 58, m6[0], vip6, 0, 0, 0, 16);
+	f.b[14 + 40] = 135;
+	memcpy(f.b + 14 + 48, vip6, 16);
+	assert_int_equal(parse_len(&f, f.len, &p), SLUICE_PKT_ND);
+
+	fr_ipv4(&f, 0, 6, client4, vip4, 1, 80, SLUICE_TCP_ACK, 4, 0x4000);
+	for (uint8_t doff = 0; doff < 16; doff++) {
+		f.b[14 + 20 + 12] = (uint8_t)(doff << 4);
+		assert_int_equal(parse_len(&f, f.len, &p),
+				 doff >= 5 && doff * 4 <= 24 ? SLUICE_PKT_FLOW : SLUICE_PKT_DROP);
+		if (p.kind == SLUICE_PKT_DROP)
+			assert_int_equal(p.drop_reason, SLUICE_DROP_TCP_HEADER);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tcp4_flow),
+		cmocka_unit_test(test_martians_and_tcp_offset),
 		cmocka_unit_test(test_udp6_vlan_flow),
 		cmocka_unit_test(test_fragments_hash_on_three_tuple),
 		cmocka_unit_test(test_truncated_at_every_length),
