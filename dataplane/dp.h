@@ -51,6 +51,8 @@ struct dp_worker {
 	struct dp_rxq rxq[SLUICE_DP_MAX_PORTS];
 	uint16_t txq[SLUICE_DP_MAX_PORTS];	/* its TX queue per port, or DP_NO_QUEUE */
 	struct dp_txbuf tx[SLUICE_DP_MAX_PORTS];
+	const struct sluice_snapshot *snap;	/* in use: the last one adopted */
+	__u64 seen_gen;				/* the last generation looked at */
 } __rte_cache_aligned;
 
 struct dp_app {

@@ -15,6 +15,7 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 
+#include "snapshot.h"
 #include "dp.h"
 
 #define HOUSEKEEPING_US 1000
@@ -59,6 +60,30 @@ static void housekeeping(struct dp_worker *w, uint64_t tsc, uint32_t sweep_n)
 	sluice_dp_flush(&w->dp);
 }
 
+/* A new generation: check its layout before anything indexes with it
+ * (lib/snapshot_check.c; table values are bounded where they are read). A
+ * bad one is refused and not acknowledged, so the writer cannot reclaim
+ * the slot this lcore still reads: it keeps forwarding with the snapshot it
+ * had (fail static), says so once and counts it, and sluiced sees the
+ * generation unacknowledged. */
+static const struct sluice_snapshot *adopt(struct dp_worker *w, const struct sluice_snapshot *snap,
+					   __u64 gen, __u64 *acked)
+{
+	char err[256];
+
+	w->seen_gen = gen;
+	if (snap && sluice_snapshot_check_layout(snap, err, sizeof(err)) < 0) {
+		w->dp.ctr.snapshot_rejected++;
+		DP_LOG(ERR, "worker lcore %u: generation %llu refused, keeping %llu: %s",
+		       w->lcore_id, (unsigned long long)gen, (unsigned long long)*acked, err);
+		return w->snap;
+	}
+	sluice_lcore_ack(w->status, gen);
+	*acked = gen;
+	w->snap = snap;
+	return snap;
+}
+
 /* Load the current snapshot (NULL before sluiced published one) and
  * acknowledge its generation when it changed: from now on this lcore reads
  * no older one. */
@@ -72,11 +97,9 @@ static inline const struct sluice_snapshot *load_snapshot(struct dp_worker *w,
 	if (unlikely(cfg == NULL))
 		return NULL;
 	snap = sluice_config_current(cfg, &gen);
-	if (unlikely(gen != *acked)) {
-		sluice_lcore_ack(w->status, gen);
-		*acked = gen;
-	}
-	return snap;
+	if (unlikely(gen != w->seen_gen))
+		return adopt(w, snap, gen, acked);
+	return w->snap;
 }
 
 int dp_worker_main(void *arg)

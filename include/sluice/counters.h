@@ -24,7 +24,7 @@
 	X(flow_live) X(flow_inserts) X(flow_evictions) X(flow_expired)         \
 	X(flow_repicks) X(flow_insert_capped) X(flow_reopened)                    \
 	X(icmp_too_big_sent) X(arp_replies) X(nd_replies)                         \
-	X(busy_cycles) X(busy_packets)
+	X(busy_cycles) X(busy_packets) X(snapshot_rejected)
 
 struct sluice_lcore_counters {
 #define SLUICE_X_FIELD(name) __u64 name;

@@ -484,6 +484,39 @@ static void test_follows_table_changes(void **state)
 	second_snapshot();
 }
 
+/* A corrupt generation (a VIP's table offset past the pool) is refused:
+ * sluice-dp keeps forwarding with the one it had, does not acknowledge the
+ * bad one (so no writer can reclaim the slot it still reads), says so in
+ * its log and counts it (snapshot_rejected). */
+static void test_corrupt_snapshot_refused(void **state)
+{
+	char line[512];
+	bool logged = false;
+	uint64_t t0;
+	FILE *f;
+	(void)state;
+
+	first_snapshot();
+	assert_int_equal(sluice_config_wait_reclaim(&cfg, &st, STALE_NS, 5000ull * 1000 * 1000), 0);
+	build(sluice_config_next_slot(&cfg), 2);
+	sluice_config_next_slot(&cfg)->vips[3].table_offset = 0xfffffff0u;
+	assert_int_equal(sluice_config_publish(&cfg), 2);
+	t0 = now_ms();
+	while (__atomic_load_n(&st.lcores[0].counters.snapshot_rejected, __ATOMIC_RELAXED) == 0)
+		if (now_ms() - t0 > 3000)
+			fail_msg("sluice-dp did not count the corrupt generation");
+	assert_int_equal(lcore_seen(), 1);
+	/* Still generation 1's backends, for old and new flows alike. */
+	round_trip(0, FLOWS, 1, false);
+	round_trip(FLOWS, 64, 1, true);
+	f = fopen(log_path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		logged |= strstr(line, "generation 2 refused, keeping 1") != NULL;
+	fclose(f);
+	assert_true(logged);
+}
+
 /* A writer process publishes while traffic flows; every output's backend
  * must belong to a snapshot current while its packet was in flight:
  * generations [tag, generation after receipt], i.e. ids [tag, after + 3]. */
@@ -648,6 +681,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_no_config_then_first_snapshot, dp_up, dp_down),
 		cmocka_unit_test_setup_teardown(test_follows_table_changes, dp_up, dp_down),
 		cmocka_unit_test_setup_teardown(test_concurrent_writer, dp_up, dp_down),
+		cmocka_unit_test_setup_teardown(test_corrupt_snapshot_refused, dp_up, dp_down),
 		cmocka_unit_test_setup_teardown(test_telemetry, dp_up, dp_down),
 		cmocka_unit_test_setup_teardown(test_sigterm_stops_cleanly, dp_up, dp_down),
 		/* Runs sluice-dp processes of its own, with the same file prefix. */
