@@ -72,27 +72,6 @@ static int mkdir_p(const char *dir, mode_t mode)
 	return -errno;
 }
 
-/* A backend as the program sees it (pads zero). */
-void sluice_xdp_backend_norm(const struct sluice_backend *in, struct sluice_backend *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->addr.family = in->addr.family;
-	memcpy(out->addr.bytes, in->addr.bytes, in->addr.family == SLUICE_FAMILY_V4 ? 4 : 16);
-	memcpy(out->mac, in->mac, 6);
-	out->state = in->state;
-	out->id = in->id;
-	out->vip_id = in->vip_id;
-	out->weight = in->weight;
-}
-
-/* Same backend (address, MAC, VIP): only its state or weight may differ. */
-bool sluice_xdp_backend_same_identity(const struct sluice_backend *a,
-				      const struct sluice_backend *b)
-{
-	return memcmp(&a->addr, &b->addr, sizeof(a->addr)) == 0 &&
-	       memcmp(a->mac, b->mac, 6) == 0 && a->vip_id == b->vip_id && a->id == b->id;
-}
-
 /* ---- reading back what the maps hold (reopen) ---- */
 
 static int read_back(struct sluice_xdp_path *xp, char *err, size_t errlen)

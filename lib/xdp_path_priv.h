@@ -12,6 +12,7 @@
 #include "sluice/shm.h"
 #include "sluice_xdp.skel.h"
 #include "xdp_abi.h"
+#include "xdp_layout.h"
 #include "xdp_path.h"
 
 #define SLUICE_XDP_PIN_ROOT "/sys/fs/bpf/sluice"
@@ -59,11 +60,5 @@ struct sluice_xdp_path {
 
 /* Wait until no XDP program still runs with what it read before now. */
 void sluice_xdp_grace_period(void);
-
-/* A backend as the program sees it (pads zero); two backends that differ
- * at most in state and weight. */
-void sluice_xdp_backend_norm(const struct sluice_backend *in, struct sluice_backend *out);
-bool sluice_xdp_backend_same_identity(const struct sluice_backend *a,
-				      const struct sluice_backend *b);
 
 #endif /* SLUICE_XDP_PATH_PRIV_H */

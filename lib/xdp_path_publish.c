@@ -24,67 +24,7 @@
 #include "errmsg.h"
 #include "xdp_path_priv.h"
 
-/* Everything publish checks before it writes anything: the snapshot must
- * describe tables and backends the program can follow. */
-static int check_snapshot(const struct sluice_snapshot *snap, char *err, size_t errlen)
-{
-	if (snap->n_vips > SLUICE_MAX_VIPS || snap->n_backends > SLUICE_MAX_BACKENDS ||
-	    snap->table_slots_used > SLUICE_TABLE_POOL_SLOTS)
-		return sluice_errf(err, errlen, -EINVAL, "snapshot counts out of range");
-	for (__u32 i = 0; i < snap->n_vips; i++) {
-		const struct sluice_vip *v = &snap->vips[i];
-
-		if (!v->in_use)
-			continue;
-		if (v->id != i)
-			return sluice_errf(err, errlen, -EINVAL, "VIP slot %u holds id %u", i, v->id);
-		if (v->mode < SLUICE_FWD_IPIP || v->mode > SLUICE_FWD_L2DSR)
-			return sluice_errf(err, errlen, -EINVAL, "VIP %u: unknown mode %u", i,
-					   v->mode);
-		if (v->addr.family != SLUICE_FAMILY_V4 && v->addr.family != SLUICE_FAMILY_V6)
-			return sluice_errf(err, errlen, -EINVAL, "VIP %u: bad address family", i);
-		if ((__u64)v->backend_first + v->backend_count > snap->n_backends)
-			return sluice_errf(err, errlen, -EINVAL, "VIP %u: backends out of range", i);
-		if ((__u64)v->table_offset + v->table_size > snap->table_slots_used)
-			return sluice_errf(err, errlen, -EINVAL, "VIP %u: table out of range", i);
-		for (__u32 s = 0; s < v->table_size; s++)
-			if (snap->tables[v->table_offset + s] >= v->backend_count)
-				return sluice_errf(err, errlen, -EINVAL,
-						   "VIP %u: table slot %u names backend %u of %u", i,
-						   s, snap->tables[v->table_offset + s],
-						   v->backend_count);
-		for (__u32 b = 0; b < v->backend_count; b++) {
-			const struct sluice_backend *be = &snap->backends[v->backend_first + b];
-
-			if (be->id >= SLUICE_MAX_BACKENDS)
-				return sluice_errf(err, errlen, -EINVAL, "backend id %u out of range",
-						   be->id);
-			if (be->addr.family != SLUICE_FAMILY_V4 &&
-			    be->addr.family != SLUICE_FAMILY_V6)
-				return sluice_errf(err, errlen, -EINVAL,
-						   "backend %u: bad address family", be->id);
-		}
-	}
-	return 0;
-}
-
 /* ---- the VIP index ---- */
-
-static void index_entry_of(const struct sluice_vip *v, struct sluice_xdp_vip_entry *e)
-{
-	__u8 bytes[16] = {0};
-
-	memcpy(bytes, v->addr.bytes, v->addr.family == SLUICE_FAMILY_V4 ? 4 : 16);
-	memset(e, 0, sizeof(*e));
-	memcpy(&e->addr_lo, bytes, 8);
-	memcpy(&e->addr_hi, bytes + 8, 8);
-	e->hash_seed = v->hash_seed;
-	e->port = v->port;
-	e->proto = v->proto;
-	e->family = v->addr.family;
-	e->vip_id = v->id;
-	e->mode = v->mode;
-}
 
 static bool same_vip_key(const struct sluice_xdp_vip_entry *a, const struct sluice_xdp_vip_entry *b)
 {
@@ -92,56 +32,16 @@ static bool same_vip_key(const struct sluice_xdp_vip_entry *a, const struct slui
 	       a->proto == b->proto && a->family == b->family;
 }
 
-/* Lay entries[0..n) out as an index with seed: false when some key would
- * sit SLUICE_XDP_VIP_PROBES or more slots past its own. */
-static bool index_layout(const struct sluice_xdp_vip_entry *entries, size_t n, __u64 seed,
-			 struct sluice_xdp_vip_entry *index)
-{
-	memset(index, 0, SLUICE_XDP_VIP_INDEX_SIZE * sizeof(*index));
-	for (size_t i = 0; i < n; i++) {
-		const struct sluice_xdp_vip_entry *e = &entries[i];
-		__u32 slot = sluice_xdp_vip_slot(e->addr_lo, e->addr_hi, e->family, e->port,
-						 e->proto, seed);
-		int d;
-
-		for (d = 0; d < SLUICE_XDP_VIP_PROBES; d++) {
-			struct sluice_xdp_vip_entry *x =
-				&index[(slot + d) & (SLUICE_XDP_VIP_INDEX_SIZE - 1)];
-
-			if (!x->family) {
-				*x = *e;
-				break;
-			}
-		}
-		if (d == SLUICE_XDP_VIP_PROBES)
-			return false;
-	}
-	return true;
-}
-
 /* The next version: settings g and the index of entries[0..n), with the
- * seed in force if it lays them out, else the first of a fixed sequence
- * that does. */
+ * seed in force if it lays them out (xdp_layout.c). */
 static int version_build(struct sluice_xdp_path *xp, const struct sluice_global_cfg *g,
 			 const struct sluice_xdp_vip_entry *entries, size_t n, char *err,
 			 size_t errlen)
 {
 	__u64 seed = xp->cur.configured ? xp->cur.cfg.index_seed : 0;
 
-	memset(&xp->next.cfg, 0, sizeof(xp->next.cfg));
-	xp->next.cfg.g = *g;
-	for (size_t i = 0; i < n; i++)
-		if (entries[i].port == 0)
-			xp->next.cfg.wildcards |=
-				sluice_xdp_wildcard_bit(entries[i].family, entries[i].proto);
-	for (__u32 attempt = 0; attempt < 256; attempt++) {
-		if (index_layout(entries, n, seed, xp->next.index)) {
-			xp->next.cfg.index_seed = seed;
-			return 0;
-		}
-		seed = XXH64(&attempt, sizeof(attempt), 0x5eed);
-	}
-	return sluice_errf(err, errlen, -EOVERFLOW, "cannot lay out the index of %zu VIPs", n);
+	return sluice_xdp_version_build(g, entries, n, seed, &xp->next.cfg, xp->next.index, err,
+					errlen);
 }
 
 /* Make xp->next the version in force: write it where packets do not look,
@@ -194,28 +94,6 @@ static void index_by_id(const struct version_state *v,
 
 /* ---- tables ---- */
 
-/* The table of VIP v in the program's layout: entry 0 the header, then
- * backend ids 8 to an entry. Returns the number of entries, or 0 (ENOMEM). */
-static __u32 table_build(const struct sluice_snapshot *snap, const struct sluice_vip *v,
-			 union sluice_xdp_table_entry **out)
-{
-	__u32 n = sluice_xdp_table_entries(v->table_size);
-	union sluice_xdp_table_entry *t = calloc(n, sizeof(*t));
-
-	*out = t;
-	if (!t)
-		return 0;
-	t[0].hdr.m = v->table_size;
-	t[0].hdr.vip_id = v->id;
-	for (__u32 s = 0; s < v->table_size; s++) {
-		__u16 local = snap->tables[v->table_offset + s];
-
-		t[1 + s / SLUICE_XDP_SLOTS_PER_ENTRY].ids[s % SLUICE_XDP_SLOTS_PER_ENTRY] =
-			snap->backends[v->backend_first + local].id;
-	}
-	return n;
-}
-
 /* A new frozen map holding table t, swapped into tables[id]. */
 static int table_swap(struct sluice_xdp_path *xp, __u32 id, const union sluice_xdp_table_entry *t,
 		      __u32 n, char *err, size_t errlen)
@@ -261,7 +139,7 @@ static int tables_publish(struct sluice_xdp_path *xp, const struct sluice_snapsh
 
 		if (!snap->vips[i].in_use)
 			continue;
-		n = table_build(snap, &snap->vips[i], &t);
+		n = sluice_xdp_table_build(snap, &snap->vips[i], &t);
 		if (!n)
 			return sluice_errf(err, errlen, -ENOMEM, "out of memory");
 		digest = XXH64(t, n * sizeof(*t), 0);
@@ -380,32 +258,14 @@ int sluice_xdp_path_publish(struct sluice_xdp_path *xp, const struct sluice_snap
 	size_t n = 0;
 	int rc;
 
-	rc = check_snapshot(snap, err, errlen);
+	rc = sluice_xdp_snapshot_check(snap, err, errlen);
 	if (rc < 0)
 		return rc;
 
 	/* What the snapshot asks for: index entries, backends by id. */
-	memset(xp->new_be, 0, SLUICE_MAX_BACKENDS * sizeof(*xp->new_be));
-	for (__u32 i = 0; i < snap->n_vips; i++) {
-		const struct sluice_vip *v = &snap->vips[i];
-
-		if (!v->in_use)
-			continue;
-		present[i] = true;
-		index_entry_of(v, &entries[n++]);
-		for (__u32 b = 0; b < v->backend_count; b++) {
-			const struct sluice_backend *be = &snap->backends[v->backend_first + b];
-			struct sluice_backend *nb = &xp->new_be[be->id];
-
-			if (nb->state != SLUICE_BACKEND_ABSENT)
-				return sluice_errf(err, errlen, -EINVAL, "duplicate backend id %u",
-						   be->id);
-			sluice_xdp_backend_norm(be, nb);
-			nb->vip_id = (__u16)i;
-			if (nb->state == SLUICE_BACKEND_ABSENT)
-				nb->state = SLUICE_BACKEND_DISABLED; /* in the set, no flows */
-		}
-	}
+	rc = sluice_xdp_wants(snap, entries, &n, present, xp->new_be, err, errlen);
+	if (rc < 0)
+		return rc;
 
 	/* 1. An id that now names another VIP: first a version without the
 	 * old VIP, and a grace period, so that no packet of the old VIP uses
@@ -415,7 +275,7 @@ int sluice_xdp_path_publish(struct sluice_xdp_path *xp, const struct sluice_snap
 		if (old[i] && present[i]) {
 			struct sluice_xdp_vip_entry e;
 
-			index_entry_of(&snap->vips[i], &e);
+			sluice_xdp_index_entry(&snap->vips[i], &e);
 			rebound |= !same_vip_key(old[i], &e);
 		}
 	if (rebound) {
@@ -428,7 +288,7 @@ int sluice_xdp_path_publish(struct sluice_xdp_path *xp, const struct sluice_snap
 			if (!old[i])
 				continue;
 			if (present[i]) {
-				index_entry_of(&snap->vips[i], &e);
+				sluice_xdp_index_entry(&snap->vips[i], &e);
 				if (!same_vip_key(old[i], &e))
 					continue;
 			}

@@ -18,8 +18,10 @@
 #define FZ_BACKENDS 4
 
 /* 203.0.113.10:80/tcp ipip, [2001:db8::10]:0/udp gue, 203.0.113.11:443/tcp
- * l2dsr; backends 10.1.V.B (or fd00::V:B), B = 1..4, 2 draining, 3 down. */
-static inline void fz_fill(struct sluice_snapshot *snap)
+ * l2dsr; backends 10.1.V.B (or fd00::V:B), B = 1..4, 2 draining, 3 down;
+ * turn t moves those states t backends on (B = 2 + t draining, ...), for
+ * a fuzzer that republishes: flows on a backend gone down are re-picked. */
+static inline void fz_fill_turn(struct sluice_snapshot *snap, unsigned int turn)
 {
 	static const struct {
 		__u8 family, proto, mode;
@@ -64,12 +66,13 @@ static inline void fz_fill(struct sluice_snapshot *snap)
 		vip->hash_seed = 0x5eed + v;
 		for (unsigned int b = 0; b < FZ_BACKENDS; b++) {
 			struct sluice_backend *x = &be[v][b];
+			unsigned int r = (b + FZ_BACKENDS - turn % FZ_BACKENDS) % FZ_BACKENDS;
 
 			memset(x, 0, sizeof(*x));
 			x->id = (__u16)(10 * (v + 1) + b);
 			x->weight = 1;
-			x->state = b == 1 ? SLUICE_BACKEND_DRAINING
-				   : b == 2 ? SLUICE_BACKEND_DOWN
+			x->state = r == 1 ? SLUICE_BACKEND_DRAINING
+				   : r == 2 ? SLUICE_BACKEND_DOWN
 					    : SLUICE_BACKEND_ACTIVE;
 			x->mac[0] = 0x02;
 			x->mac[5] = (__u8)x->id;
@@ -92,7 +95,12 @@ static inline void fz_fill(struct sluice_snapshot *snap)
 	}
 	if (sluice_snapshot_fill(snap, &g, spec, 3, NULL, 0) < 0)
 		abort();
-	snap->generation = 1;
+	snap->generation = 1 + turn;
+}
+
+static inline void fz_fill(struct sluice_snapshot *snap)
+{
+	fz_fill_turn(snap, 0);
 }
 
 #endif
