@@ -31,6 +31,8 @@ struct vip_hit {
 	__u64 hash_seed;
 	__u32 id;
 	__u8 mode;
+	const struct sluice_xdp_cfg *cfg; /* the version it was found in */
+	__u32 version;
 };
 
 /* The version in force (cfg_sel) and its settings, or NULL when nothing
@@ -48,12 +50,13 @@ static SLUICE_INLINE const struct sluice_xdp_cfg *cfg_get(__u32 *version)
 	return bpf_map_lookup_elem(&cfg, &v);
 }
 
-/* Probe one version of the index for (packet's address, port, protocol). */
+/* Probe one version of the index for (address, port, protocol): the
+ * address as the two words it has in a flow key. */
 static SLUICE_INLINE const struct sluice_xdp_vip_entry *
-vip_probe(const struct sluice_pkt *p, __u32 version, __be16 port, __u64 index_seed)
+vip_probe(__u64 lo, __u64 hi, __u8 family, __u8 proto, __u32 version, __be16 port,
+	  __u64 index_seed)
 {
-	__u32 slot = sluice_xdp_vip_slot(p->key.words[2], p->key.words[3], p->key.family, port,
-					 p->key.proto, index_seed);
+	__u32 slot = sluice_xdp_vip_slot(lo, hi, family, port, proto, index_seed);
 
 #pragma unroll
 	for (int n = 0; n < SLUICE_XDP_VIP_PROBES; n++) {
@@ -63,31 +66,52 @@ vip_probe(const struct sluice_pkt *p, __u32 version, __be16 port, __u64 index_se
 
 		if (!e || !e->family)
 			return NULL;
-		/* key.dst is the VIP address for FLOW and ICMP_ERR alike. */
-		if (e->addr_lo == p->key.words[2] && e->addr_hi == p->key.words[3] &&
-		    e->family == p->key.family && e->port == port && e->proto == p->key.proto)
+		if (e->addr_lo == lo && e->addr_hi == hi && e->family == family &&
+		    e->port == port && e->proto == proto)
 			return e;
 	}
 	return NULL;
 }
 
-/* The VIP the packet is for: exact port first, then the wildcard of its
- * protocol. Returns 0 and fills *hit, or -1. */
+/* The VIP of (address, port) in the packet's protocol: exact port first,
+ * then the wildcard of its protocol. */
+static SLUICE_INLINE const struct sluice_xdp_vip_entry *
+vip_lookup(const struct sluice_pkt *p, const struct sluice_xdp_cfg *c, __u32 version, __u64 lo,
+	   __u64 hi, __be16 port)
+{
+	const struct sluice_xdp_vip_entry *e;
+
+	e = vip_probe(lo, hi, p->key.family, p->key.proto, version, port, c->index_seed);
+	if (!e && port != 0 &&
+	    (c->wildcards & sluice_xdp_wildcard_bit(p->key.family, p->key.proto)))
+		e = vip_probe(lo, hi, p->key.family, p->key.proto, version, 0, c->index_seed);
+	return e;
+}
+
+/* The VIP the packet is for (key.dst is the VIP address for FLOW and
+ * ICMP_ERR alike). Returns 0 and fills *hit, or -1. */
 static SLUICE_INLINE int vip_find(const struct sluice_pkt *p, const struct sluice_xdp_cfg *c,
 				  __u32 version, struct vip_hit *hit)
 {
 	const struct sluice_xdp_vip_entry *e;
 
-	e = vip_probe(p, version, p->vip_port, c->index_seed);
-	if (!e && p->vip_port != 0 &&
-	    (c->wildcards & sluice_xdp_wildcard_bit(p->key.family, p->key.proto)))
-		e = vip_probe(p, version, 0, c->index_seed);
+	e = vip_lookup(p, c, version, p->key.words[2], p->key.words[3], p->vip_port);
 	if (!e)
 		return -1;
 	hit->hash_seed = e->hash_seed;
 	hit->id = e->vip_id;
 	hit->mode = e->mode;
+	hit->cfg = c;
+	hit->version = version;
 	return 0;
+}
+
+/* The client claims to be a VIP (sluice_source_is_vip in shm.h, the DPDK
+ * path's rule): checked for new flows only. */
+static SLUICE_INLINE int source_is_vip(const struct sluice_pkt *p, const struct vip_hit *vip)
+{
+	return vip_lookup(p, vip->cfg, vip->version, p->key.words[0], p->key.words[1],
+			  p->key.sport) != NULL;
 }
 
 /* The backend id that slot hash % M of the VIP's table names; -1 when the
@@ -243,11 +267,13 @@ static SLUICE_INLINE void flow_set_backend(struct sluice_xdp_flow *f, __u64 id, 
  * The backend of the packet's flow: the one its flow entry names if that
  * backend still belongs to the VIP and keeps flows, else the table's pick
  * (recorded for TCP/UDP). *be_id receives its id; *hash the XXH64 flow
- * hash when it was computed for the pick (*hashed = 1). NULL: no backend.
+ * hash when it was computed for the pick (*hashed = 1). NULL: no backend
+ * (*why says why: no_backend, or martian_source for a new flow whose client
+ * is a VIP).
  */
 static SLUICE_INLINE const struct sluice_backend *
 flow_backend(struct sluice_xdp_stats *st, const struct sluice_pkt *p, const struct vip_hit *vip,
-	     __u32 *be_id, __u64 *hash, int *hashed)
+	     __u32 *be_id, __u64 *hash, int *hashed, __u8 *why)
 {
 	__u64 fid = sluice_xdp_flow_id(&p->key, vip->hash_seed);
 	__u32 ia = sluice_xdp_flow_set_of(fid, 0), ib = sluice_xdp_flow_set_of(fid, 1);
@@ -280,6 +306,10 @@ flow_backend(struct sluice_xdp_stats *st, const struct sluice_pkt *p, const stru
 		}
 	} else {
 		st->xdp.flow_misses++;
+		if (source_is_vip(p, vip)) {
+			*why = SLUICE_DROP_MARTIAN;
+			return NULL;
+		}
 	}
 
 	*hash = sluice_flow_hash(&p->key, vip->hash_seed);

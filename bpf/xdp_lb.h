@@ -59,6 +59,7 @@ static SLUICE_INLINE int forward(struct xdp_md *ctx, struct sluice_xdp_stats *st
 	void *data, *data_end;
 	__u32 version = 0, be_id = 0, end;
 	int overhead, hashed = 0;
+	__u8 why = SLUICE_DROP_NO_BACKEND;
 	__u64 hash = 0;
 	__u16 mtu;
 
@@ -70,9 +71,9 @@ static SLUICE_INLINE int forward(struct xdp_md *ctx, struct sluice_xdp_stats *st
 	if (p->martian) /* packet.h, sluice_martian_v4 */
 		return count_drop(st, SLUICE_DROP_MARTIAN);
 
-	be = flow_backend(st, p, &vip, &be_id, &hash, &hashed);
+	be = flow_backend(st, p, &vip, &be_id, &hash, &hashed, &why);
 	if (!be)
-		return count_drop(st, SLUICE_DROP_NO_BACKEND);
+		return count_drop(st, why);
 	/* GUE's source port and IPv6's flow label come from the flow hash;
 	 * IPv4 IP-in-IP and L2 DSR do not use it. */
 	if (!hashed && (vip.mode == SLUICE_FWD_GUE || be->addr.family == SLUICE_FAMILY_V6))

@@ -198,6 +198,8 @@ static inline int do_flow(struct sluice_dp_lcore *lc, const struct sluice_snapsh
 		if (p->kind == SLUICE_PKT_FLOW)
 			sluice_ft_touch(lc->ft, e, p->tcp_flags, tick);
 	} else {
+		if (unlikely(sluice_source_is_vip(snap, &p->key)))
+			return SLUICE_DROP_MARTIAN;
 		s->hash = sluice_flow_hash(&p->key, vip->hash_seed);
 		be = sluice_table_pick(snap, vip, s->hash);
 		if (unlikely(!be))

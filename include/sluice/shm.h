@@ -211,6 +211,25 @@ sluice_table_pick(const struct sluice_snapshot *snap, const struct sluice_vip *v
 	return &snap->backends[vip->backend_first + v];
 }
 
+/*
+ * The client claims to be a VIP: its endpoint (source address and port, in
+ * the packet's protocol) is a VIP's, or its address has a port-0 VIP.
+ * Forwarded, the backend would answer into the load balancer as VIP
+ * traffic: a loop one spoofed packet can start. Both data paths drop such a
+ * packet as martian_source, for new flows only (an entry exists only for a
+ * flow that passed), so established flows pay nothing for it.
+ */
+static inline int sluice_source_is_vip(const struct sluice_snapshot *snap,
+				       const struct sluice_flow_key *k)
+{
+	struct sluice_addr a;
+
+	__builtin_memset(&a, 0, sizeof(a));
+	a.family = k->family;
+	__builtin_memcpy(a.bytes, k->src, 16);
+	return sluice_vip_match(snap, &a, k->sport, k->proto) != NULL;
+}
+
 /* ---- region handles (lib/shm.c) ---- */
 
 struct sluice_config_region {

@@ -152,6 +152,17 @@ static void test_bad_tcp_and_martians(void **state)
 		fr_ipv6(&f, 0, 17, martians6[i], vip6, 1000, 53, 0, 8);
 		expect_drop(snap, &f, SLUICE_DROP_MARTIAN, "IPv6 martian source");
 	}
+	/* A client that is a VIP endpoint (192.0.2.10:80/tcp), or whose
+	 * address has a port-0 VIP (192.0.2.10/udp): a loop, not a client. A
+	 * VIP's address with a port no VIP has is a client like any other. */
+	fr_ipv4(&f, 0, 6, vip4, vip4, 80, 80, SLUICE_TCP_SYN, 0, 0x4000);
+	expect_drop(snap, &f, SLUICE_DROP_MARTIAN, "source is a VIP endpoint");
+	fr_ipv4(&f, 0, 17, vip4, vip4, 5353, 53, 0, 8, 0);
+	expect_drop(snap, &f, SLUICE_DROP_MARTIAN, "source address has a port-0 VIP");
+	fr_ipv4(&f, 0, 6, vip4, vip4, 40000, 80, SLUICE_TCP_SYN, 0, 0x4000);
+	m = t_one(&t, snap, &f, rte_rdtsc());
+	assert_non_null(m);
+	rte_pktmbuf_free(m);
 	/* Not for a VIP: not_vip, whatever the source (XDP leaves it to the
 	 * kernel: a DHCP client's 0.0.0.0 is the host's business). */
 	fr_ipv4(&f, 0, 17, martians4[0], other4, 68, 67, 0, 8, 0);

@@ -508,13 +508,13 @@ static void icmp_error_frame(const struct flow *f, struct frame *fr)
 /* Now and then, something else than the flow's next packet: an ICMP
  * error, a fragment, a non-VIP address or port, a truncated frame, TTL 0,
  * a FIN, a SYN that reuses the flow's 5-tuple, a martian source, a TCP
- * header of 4 words.
+ * header of 4 words, a new flow from the VIP's own endpoint.
  * Returns its name, or NULL for a plain flow packet. */
 static const char *odd_frame(const struct flow *f, struct frame *fr)
 {
 	unsigned int r = rnd_below(100);
 
-	if (r >= 13)
+	if (r >= 14)
 		return NULL;
 	switch (r) {
 	case 0:
@@ -567,6 +567,13 @@ static const char *odd_frame(const struct flow *f, struct frame *fr)
 			fr->b[(f->vlan ? 18 : 14) + 12] = 127;
 		}
 		return "martian source";
+	case 13:
+		/* A new flow whose client is the VIP's own endpoint. */
+		flow_frame(f, 1, fr);
+		memcpy(fr->b + (f->vlan ? 18 : 14) + (f->v6 ? 8 : 12),
+		       specs[f->spec].vip.addr.bytes, f->v6 ? 16 : 4);
+		fr_put16(fr->b + (f->vlan ? 18 : 14) + (f->v6 ? 40 : 20), f->dport);
+		return "client is the VIP";
 	case 12:
 		if (f->proto != 6)
 			return NULL;
