@@ -68,8 +68,6 @@ static SLUICE_INLINE int forward(struct xdp_md *ctx, struct sluice_xdp_stats *st
 		return count_pass(st, SLUICE_DROP_NO_CONFIG);
 	if (vip_find(p, c, version, &vip) < 0)
 		return count_pass(st, SLUICE_DROP_NOT_VIP);
-	if (p->martian) /* packet.h, sluice_martian_v4 */
-		return count_drop(st, SLUICE_DROP_MARTIAN);
 
 	be = flow_backend(st, p, &vip, &be_id, &hash, &hashed, &why);
 	if (!be)

@@ -198,7 +198,8 @@ static inline int do_flow(struct sluice_dp_lcore *lc, const struct sluice_snapsh
 		if (p->kind == SLUICE_PKT_FLOW)
 			sluice_ft_touch(lc->ft, e, p->tcp_flags, tick);
 	} else {
-		if (unlikely(sluice_source_is_vip(snap, &p->key)))
+		/* New flows only: an entry exists only for a flow that passed. */
+		if (unlikely(sluice_martian_key(&p->key) || sluice_source_is_vip(snap, &p->key)))
 			return SLUICE_DROP_MARTIAN;
 		s->hash = sluice_flow_hash(&p->key, vip->hash_seed);
 		be = sluice_table_pick(snap, vip, s->hash);
@@ -302,10 +303,6 @@ uint16_t sluice_dp_process(struct sluice_dp_lcore *lc, const struct sluice_snaps
 		s->vip = sluice_vip_match(snap, &s->p.vip, s->p.vip_port, s->p.l4_proto);
 		if (!s->vip) {
 			sluice_pkt_other(&s->p, SLUICE_DROP_NOT_VIP);
-			continue;
-		}
-		if (unlikely(s->p.martian)) { /* packet.h, sluice_martian_v4 */
-			sluice_pkt_drop(&s->p, SLUICE_DROP_MARTIAN);
 			continue;
 		}
 		s->ft_hash = sluice_ft_hash(&s->p.key, s->vip->hash_seed);

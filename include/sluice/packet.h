@@ -174,8 +174,7 @@ struct sluice_pkt {
 	__u16 l3_len;		/* IP packet length per its header */
 	struct sluice_addr vip; /* the VIP address the packet is for */
 	__be16 vip_port;	/* its port (0 for fragments) */
-	__u8 martian;		/* source no client can have: dropped once a VIP matches */
-	__u8 pad;
+	__u16 pad;
 	struct sluice_flow_key key; /* client -> VIP; hash with the VIP's seed */
 };
 
@@ -213,8 +212,9 @@ static SLUICE_INLINE __u8 sluice_flow_class(__u8 proto, __u8 tcp_flags, __u8 cls
 static SLUICE_INLINE int sluice_syn_reopens(const struct sluice_pkt *p, __u8 entry_class,
 					    __u8 backend_state, __u32 backend_weight)
 {
-	return p->kind == SLUICE_PKT_FLOW && p->l4_proto == SLUICE_IPPROTO_TCP &&
-	       (p->tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) == SLUICE_TCP_SYN &&
+	/* Flags first: the one test an established packet fails. Only a TCP
+	 * packet of kind FLOW has flags (the parser leaves them 0 otherwise). */
+	return (p->tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) == SLUICE_TCP_SYN &&
 	       (entry_class == SLUICE_FLOW_CLOSING || backend_state != SLUICE_BACKEND_ACTIVE ||
 		backend_weight == 0);
 }
@@ -324,10 +324,10 @@ static SLUICE_INLINE int sluice_parse_icmp6_err(const __u8 *ic, const __u8 *data
  * network" 0/8, loopback 127/8, multicast 224/4 and the limited broadcast;
  * IPv6 unspecified, loopback, multicast ff00::/8 and IPv4-mapped
  * ::ffff:0:0/96. Forwarded, such a packet makes a backend answer an address
- * that is its own, everyone's or no one's. The parser marks it (martian);
- * both data paths drop it once it matches a VIP, and only then: the host's
- * own traffic that shares an XDP interface (a DHCP client's 0.0.0.0, ND's
- * duplicate address detection from ::) is the kernel's to judge.
+ * that is its own, everyone's or no one's. Both data paths drop a new flow
+ * from one (martian_source) before it gets an entry, so established flows
+ * pay nothing; traffic not for a VIP is left alone (the host's own DHCP or
+ * DAD on an XDP interface is the kernel's to judge).
  */
 static SLUICE_INLINE int sluice_martian_v4(const __u8 *a)
 {
@@ -351,6 +351,12 @@ static SLUICE_INLINE int sluice_martian_v6(const __u8 *a)
 	if (w2 == sluice_htonl(0xffff))
 		return 1;
 	return w2 == 0 && (w3 == 0 || w3 == sluice_htonl(1));
+}
+
+/* The client of a flow key (its source) is martian. */
+static SLUICE_INLINE int sluice_martian_key(const struct sluice_flow_key *k)
+{
+	return k->family == SLUICE_FAMILY_V4 ? sluice_martian_v4(k->src) : sluice_martian_v6(k->src);
 }
 
 /* A TCP header whose data offset is below 5 words, or reaches past the
@@ -396,7 +402,6 @@ static SLUICE_INLINE int sluice_parse_ipv4(const __u8 *l3, const __u8 *data_end,
 		return sluice_pkt_other(p, SLUICE_DROP_IP_OPTIONS);
 	__builtin_memcpy(&src, ip->saddr, 4);
 	__builtin_memcpy(&dst, ip->daddr, 4);
-	p->martian = (__u8)sluice_martian_v4(ip->saddr);
 	if (ip->proto == SLUICE_IPPROTO_ICMP) {
 		const struct sluice_icmphdr *ic = (const struct sluice_icmphdr *)l4;
 
@@ -468,10 +473,8 @@ static SLUICE_INLINE int sluice_parse_ipv6(const __u8 *l3, const __u8 *data_end,
 
 		if ((const __u8 *)(ic + 1) > data_end)
 			return sluice_pkt_drop(p, SLUICE_DROP_TRUNCATED);
-		if (ic->type == SLUICE_ICMPV6_PKT_TOOBIG) {
-			p->martian = (__u8)sluice_martian_v6(ip->saddr);
+		if (ic->type == SLUICE_ICMPV6_PKT_TOOBIG)
 			return sluice_parse_icmp6_err(l4, data_end, p);
-		}
 		if (ic->type == SLUICE_ICMPV6_NEIGH_SOLICIT) {
 			/* Target address follows the 8-byte header. */
 			if (l4 + 24 > data_end)
@@ -488,7 +491,6 @@ static SLUICE_INLINE int sluice_parse_ipv6(const __u8 *l3, const __u8 *data_end,
 			return sluice_pkt_other(p, SLUICE_DROP_IPV6_EXT);
 		return sluice_pkt_other(p, SLUICE_DROP_UNKNOWN_L4);
 	}
-	p->martian = (__u8)sluice_martian_v6(ip->saddr);
 	if (!p->fragment) {
 		if (plen < (proto == SLUICE_IPPROTO_TCP ? 20 : 8))
 			return sluice_pkt_drop(p, SLUICE_DROP_MALFORMED);
