@@ -2,8 +2,9 @@
 /*
  * sluice-xdpbench: the XDP program's cost per packet, through
  * BPF_PROG_TEST_RUN, for (a) the SYN of a new flow, (b) a packet of an
- * established flow, (c) a packet for the host (not a VIP), against the
- * floor of a program that only returns XDP_TX.
+ * established flow, (c) a packet for the host (not a VIP), (d) the SYN of a
+ * new flow over the flood guard's budget (forwarded by table, no entry),
+ * against the floor of a program that only returns XDP_TX.
  *
  * Method (docs/xdp.md, "performance"). With repeat > 1 the kernel runs the
  * program again on the buffer its previous run rewrote, so sluice_xdp
@@ -49,10 +50,10 @@
 #include "xdp_floor.skel.h"
 #include "xdp_path.h"
 
-enum scenario { SC_FLOOR, SC_SYN, SC_ESTABLISHED, SC_PASS, SC_N };
+enum scenario { SC_FLOOR, SC_SYN, SC_ESTABLISHED, SC_PASS, SC_SYN_CAPPED, SC_N };
 
 static const char *const sc_name[SC_N] = {"floor", "syn_new_flow", "established",
-					  "non_vip_pass"};
+					  "non_vip_pass", "syn_over_budget"};
 
 #define ESTABLISHED_FLOWS 1024
 
@@ -65,6 +66,7 @@ struct bench {
 	__u32 next_client; /* cold new flows: 10.(client >> 16).(client >> 8).client */
 	__u64 new_flows;   /* warm new flows so far (their clients follow the cycle's) */
 	unsigned int rounds, calls, repeat;
+	struct sluice_snapshot *snap; /* what publish() published */
 };
 
 /* Must match bpf/xdp_bench.bpf.c. */
@@ -126,7 +128,7 @@ static const __u8 vip[4] = {192, 0, 2, 10}, not_vip[4] = {192, 0, 2, 99};
 /* One VIP, 100 backends, Maglev M = 65537: a production-sized table. */
 static int publish(struct bench *b)
 {
-	struct sluice_snapshot *snap = aligned_alloc(SLUICE_CACHE_LINE, sizeof(*snap));
+	struct sluice_snapshot *snap = b->snap = aligned_alloc(SLUICE_CACHE_LINE, sizeof(*snap));
 	struct sluice_backend be[100];
 	__u16 *table = calloc(65537, sizeof(*table));
 	struct sluice_table_params p = {.algo = SLUICE_ALGO_MAGLEV, .m = 65537, .seed = 1};
@@ -173,9 +175,23 @@ static int publish(struct bench *b)
 		rc = sluice_xdp_path_publish(b->xp, snap, err, sizeof(err));
 	if (rc < 0)
 		fprintf(stderr, "sluice-xdpbench: %s\n", err);
-	free(snap);
 	free(table);
 	return rc;
+}
+
+/* The flood guard at rate new flows a second per CPU (0: off), in force
+ * from the next publish: for syn_over_budget, at 1 a second, every new
+ * flow but the first of a round is over the budget. */
+static int set_guard(struct bench *b, __u32 rate)
+{
+	char err[256];
+
+	sluice_xdp_path_set_syn_rate(b->xp, rate);
+	if (sluice_xdp_path_publish(b->xp, b->snap, err, sizeof(err)) < 0) {
+		fprintf(stderr, "sluice-xdpbench: %s\n", err);
+		return -1;
+	}
+	return 0;
 }
 
 /* One run of fd over frame: the kernel's time for it, or -1. */
@@ -210,12 +226,16 @@ static int cold_round(struct bench *b, enum scenario sc, __u32 *samples, __u32 *
 {
 	__u8 frame[64];
 
+	if (sc == SC_SYN_CAPPED && set_guard(b, 1) < 0)
+		return -1;
+
 	for (unsigned int i = 0; i < b->calls; i++) {
 		__u32 want = XDP_TX;
 		int ns;
 
 		switch (sc) {
 		case SC_SYN:
+		case SC_SYN_CAPPED:
 			/* Clients past those of the warm rounds: new every time. */
 			b->next_client++;
 			tcp_frame(frame, b->next_client, 40000, vip, 80, 0x02);
@@ -240,7 +260,7 @@ static int cold_round(struct bench *b, enum scenario sc, __u32 *samples, __u32 *
 		samples[i] = (__u32)ns;
 	}
 	*out = median(samples, b->calls);
-	return 0;
+	return sc == SC_SYN_CAPPED ? set_guard(b, 0) : 0;
 }
 
 /* ---- warm: repeat = N through the restoring wrappers ---- */
@@ -259,6 +279,7 @@ static int warm_run(struct bench *b, int prog_fd, enum scenario sc, __u32 want, 
 	cfg.nflows_mask = ESTABLISHED_FLOWS - 1;
 	switch (sc) {
 	case SC_SYN:
+	case SC_SYN_CAPPED:
 		tcp_frame(cfg.frame, 0, 40000, vip, 80, 0x02);
 		cfg.scenario = 1; /* new flows, after the cycle's clients */
 		cfg.counter = b->new_flows; /* clients never seen before */
@@ -294,6 +315,7 @@ static int warm_round(struct bench *b, enum scenario sc, struct warm *w, unsigne
 {
 	__u32 want = sc == SC_PASS ? XDP_PASS : XDP_TX;
 	struct sluice_xdp_counters c0, c1;
+	static struct sluice_lcore_status l0, l1; /* large: per-VIP and backend pairs */
 	__u64 expected;
 	char err[256];
 
@@ -306,13 +328,34 @@ static int warm_round(struct bench *b, enum scenario sc, struct warm *w, unsigne
 	    warm_run(b, bpf_program__fd(b->wrap->progs.bench_lb), sc, want, &ignored) < 0)
 		return -1;
 	b->repeat = saved;
-	if (warm_run(b, bpf_program__fd(b->wrap->progs.bench_floor), sc, XDP_TX, &w->floor[r]) < 0 ||
+	if ((sc == SC_SYN_CAPPED && set_guard(b, 1) < 0) ||
+	    warm_run(b, bpf_program__fd(b->wrap->progs.bench_floor), sc, XDP_TX, &w->floor[r]) < 0 ||
 	    warm_run(b, bpf_program__fd(b->wrap->progs.bench_adjust), sc, XDP_TX, &w->adjust[r]) < 0 ||
 	    sluice_xdp_path_read_xdp_counters(b->xp, &c0, err, sizeof(err)) < 0 ||
+	    sluice_xdp_path_read_counters(b->xp, &l0, err, sizeof(err)) < 0 ||
 	    warm_run(b, bpf_program__fd(b->wrap->progs.bench_lb), sc, want, &w->lb[r]) < 0 ||
-	    sluice_xdp_path_read_xdp_counters(b->xp, &c1, err, sizeof(err)) < 0)
+	    sluice_xdp_path_read_xdp_counters(b->xp, &c1, err, sizeof(err)) < 0 ||
+	    sluice_xdp_path_read_counters(b->xp, &l1, err, sizeof(err)) < 0 ||
+	    (sc == SC_SYN_CAPPED && set_guard(b, 0) < 0))
 		return -1;
-	/* The scenario is what it claims, in every run. */
+	/* The scenario is what it claims, in every run: over the budget,
+	 * every new flow but the bucket's one token goes without an entry. */
+	/* (A few of its clients may meet entries the syn_new_flow rounds
+	 * left: the warm clients cycle. Those are hits, as they should be.) */
+	if (sc == SC_SYN_CAPPED &&
+	    (l1.counters.flow_insert_capped - l0.counters.flow_insert_capped + 1 <
+		     c1.flow_misses - c0.flow_misses ||
+	     (c1.flow_misses - c0.flow_misses) * 100 < (__u64)b->repeat * 99)) {
+		fprintf(stderr, "sluice-xdpbench: %s: %llu of %u runs over the budget "
+			"(misses %llu, inserts %llu)\n", sc_name[sc],
+			(unsigned long long)(l1.counters.flow_insert_capped -
+					     l0.counters.flow_insert_capped),
+			b->repeat, (unsigned long long)(c1.flow_misses - c0.flow_misses),
+			(unsigned long long)(l1.counters.flow_inserts - l0.counters.flow_inserts));
+		return -1;
+	}
+	if (sc == SC_SYN_CAPPED)
+		return 0;
 	expected = sc == SC_SYN ? c1.flow_misses - c0.flow_misses
 	       : sc == SC_ESTABLISHED ? c1.flow_hits - c0.flow_hits : c1.xdp_pass - c0.xdp_pass;
 	if (expected != b->repeat) {
@@ -396,7 +439,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	b.fd[SC_FLOOR] = bpf_program__fd(b.floor->progs.xdp_floor);
-	b.fd[SC_SYN] = b.fd[SC_ESTABLISHED] = b.fd[SC_PASS] = sluice_xdp_path_prog_fd(b.xp);
+	b.fd[SC_SYN] = b.fd[SC_ESTABLISHED] = b.fd[SC_PASS] = b.fd[SC_SYN_CAPPED] =
+		sluice_xdp_path_prog_fd(b.xp);
 	b.next_client = 1u << 23; /* the warm rounds' new clients stay below */
 	for (__u32 i = 0; i < ESTABLISHED_FLOWS; i++) {
 		tcp_frame(frame, i, 40000, vip, 80, 0x02);
@@ -478,6 +522,7 @@ out:
 	xdp_bench__destroy(b.wrap);
 	xdp_floor__destroy(b.floor);
 	sluice_xdp_path_close(b.xp, false);
+	free(b.snap);
 	sluice_xdp_path_unpin(b.instance, NULL, 0);
 	return rc;
 }

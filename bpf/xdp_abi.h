@@ -94,8 +94,23 @@ static SLUICE_INLINE __u32 sluice_xdp_table_entries(__u32 m)
 struct sluice_xdp_cfg {
 	struct sluice_global_cfg g;
 	__u32 wildcards;  /* bit sluice_xdp_wildcard_bit(): some port-0 VIP exists */
-	__u32 pad;
+	__u32 syn_rate;	  /* new flows recorded per second per CPU; 0: every one */
 	__u64 index_seed; /* seed of sluice_xdp_vip_slot for this version's index */
+};
+
+/*
+ * The flood guard's token bucket, one per CPU (map syn_budget), with the
+ * DPDK path's semantics (--syn-rate, dataplane/process.c): syn_rate tokens
+ * a second, a tenth of a second's worth (at least one) at once; a new flow
+ * takes one to get an entry. Without one it is still forwarded by the
+ * table, counted as flow_insert_capped: under a SYN flood the program does
+ * not spend its time writing entries nobody will use. level is in tokens
+ * times HZ (jiffies of one token at rate 1), as the DPDK path keeps it in
+ * TSC units.
+ */
+struct sluice_xdp_syn_budget {
+	__u64 level;
+	__u64 last_jiffies; /* of the last refill; 0: never */
 };
 
 /* Which (family, protocol) has a port-0 VIP: without one, a packet that

@@ -266,6 +266,40 @@ static SLUICE_INLINE void flow_set_backend(struct sluice_xdp_flow *f, __u64 id, 
 	f->ref = w.ref;
 }
 
+/* Take a token of the flood guard (xdp_abi.h): 1, or 0 when the CPU is
+ * over its budget. The refill is lazy, only when the level is short: exact
+ * for a token bucket, and the clock is read only then. The clock is
+ * jiffies, a load (bpf_ktime_get_ns cost ~20 ns a packet here, on exactly
+ * the packets a flood is made of). */
+static SLUICE_INLINE int syn_take(__u32 rate)
+{
+	__u64 hz = CONFIG_HZ ? CONFIG_HZ : SLUICE_XDP_DEFAULT_HZ, now, dt, level, burst;
+	struct sluice_xdp_syn_budget *b;
+	__u32 zero = 0;
+
+	if (!rate)
+		return 1;
+	b = bpf_map_lookup_elem(&syn_budget, &zero);
+	if (!b)
+		return 1;
+	if (b->level < hz) {
+		now = bpf_jiffies64();
+		dt = now - b->last_jiffies;
+		if (dt > hz)
+			dt = hz;
+		burst = rate / 10 ? rate / 10 : 1;
+		level = b->level + dt * rate;
+		if (level > burst * hz)
+			level = burst * hz;
+		b->last_jiffies = now;
+		b->level = level;
+		if (level < hz)
+			return 0;
+	}
+	b->level -= hz;
+	return 1;
+}
+
 /*
  * The backend of the packet's flow: the one its flow entry names if that
  * backend still belongs to the VIP and keeps flows, else the table's pick
@@ -344,6 +378,11 @@ flow_backend(struct sluice_xdp_stats *st, const struct sluice_pkt *p, const stru
 	}
 	if (p->kind != SLUICE_PKT_FLOW)
 		return be; /* no entry for a flow known only from an ICMP error */
+	if (!syn_take(vip->cfg->syn_rate)) {
+		/* Over the budget: still consistent, by table. */
+		st->lcore.flow_insert_capped++;
+		return be;
+	}
 	f = flow_victim(a, b, now, &live);
 	if (live)
 		st->lcore.flow_evictions++;

@@ -91,6 +91,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } stats SEC(".maps");
 
+/* The flood guard's budget per CPU (xdp_abi.h). Not pinned: a reloaded
+ * program starts with a full bucket, as a restarted sluice-dp does. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sluice_xdp_syn_budget);
+} syn_budget SEC(".maps");
+
 /* ... and per-backend pairs by backend id (packets and bytes sent). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

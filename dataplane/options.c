@@ -133,7 +133,7 @@ static void set_defaults(struct dp_options *o)
 	o->dp.timeout_s[SLUICE_FLOW_TCP] = SLUICE_TIMEOUT_TCP_S;
 	o->dp.timeout_s[SLUICE_FLOW_UDP] = SLUICE_TIMEOUT_UDP_S;
 	o->dp.timeout_s[SLUICE_FLOW_CLOSING] = SLUICE_TIMEOUT_CLOSING_S;
-	o->dp.syn_rate = 1000000;
+	o->dp.syn_rate = SLUICE_DEFAULT_SYN_RATE;
 	o->dp.icmp_rate = 1000;
 }
 

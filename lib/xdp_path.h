@@ -41,6 +41,10 @@ const char *sluice_xdp_mode_name(enum sluice_xdp_mode mode);
 /* Make snap the XDP path's configuration. Each VIP's table is written into
  * a fresh inner map and swapped in whole; a packet sees the old table or the
  * new one, never a mix. */
+/* New flows the program records per second per CPU (its flood guard,
+ * bpf/xdp_abi.h; 0: every one). In force from the next publish. */
+void sluice_xdp_path_set_syn_rate(struct sluice_xdp_path *xp, __u32 rate);
+
 int sluice_xdp_path_publish(struct sluice_xdp_path *xp, const struct sluice_snapshot *snap,
 			    char *err, size_t errlen);
 

@@ -43,6 +43,7 @@ struct sluice_xdp_path {
 	enum sluice_xdp_mode mode;
 	char mode_reason[200];
 	__u32 stats_map_id;		/* identifies this instance's programs */
+	__u32 syn_rate;			/* the flood guard's, for the next version */
 	int ncpus;
 
 	/* The maps' contents (read back at open, kept up to date by publish). */

@@ -39,9 +39,16 @@ static int version_build(struct sluice_xdp_path *xp, const struct sluice_global_
 			 size_t errlen)
 {
 	__u64 seed = xp->cur.configured ? xp->cur.cfg.index_seed : 0;
+	int rc = sluice_xdp_version_build(g, entries, n, seed, &xp->next.cfg, xp->next.index, err,
+					  errlen);
 
-	return sluice_xdp_version_build(g, entries, n, seed, &xp->next.cfg, xp->next.index, err,
-					errlen);
+	xp->next.cfg.syn_rate = xp->syn_rate;
+	return rc;
+}
+
+void sluice_xdp_path_set_syn_rate(struct sluice_xdp_path *xp, __u32 rate)
+{
+	xp->syn_rate = rate;
 }
 
 /* Make xp->next the version in force: write it where packets do not look,

@@ -413,7 +413,7 @@ static int check_group(const char *name, struct ju_err *e)
 static int parse_sections(const json_t *root, struct conf *c, struct ju_err *e)
 {
 	static const char *const dp_keys[] = {"mode", "interface", "heartbeat_timeout_ms",
-					      "xdp_on_stop", NULL};
+					      "xdp_on_stop", "syn_rate", NULL};
 	static const char *const on_stop_names[] = {"keep", "detach", NULL};
 	static const char *const src_keys[] = {"ipv4", "ipv6", NULL};
 	static const char *const ctl_keys[] = {"socket", "group", NULL};
@@ -435,7 +435,9 @@ static int parse_sections(const json_t *root, struct conf *c, struct ju_err *e)
 		    (rc = ju_get_u32(e, o, "heartbeat_timeout_ms", "dataplane", 10, 600000,
 				     &c->heartbeat_timeout_ms, NULL)) < 0 ||
 		    (rc = ju_get_enum(e, o, "xdp_on_stop", "dataplane", on_stop_names, &on_stop,
-				      &on_stop_given)) < 0)
+				      &on_stop_given)) < 0 ||
+		    (rc = ju_get_u32(e, o, "syn_rate", "dataplane", 0, 1000000000, &c->syn_rate,
+				     NULL)) < 0)
 			return rc;
 	}
 	c->dp_mode = (enum conf_dp_mode)mode;
@@ -514,6 +516,7 @@ int conf_from_json(const json_t *root, struct conf *c, struct ju_err *e)
 	memset(c, 0, sizeof(*c));
 	strcpy(c->instance, CONF_DEFAULT_INSTANCE);
 	c->heartbeat_timeout_ms = CONF_DEFAULT_HEARTBEAT_MS;
+	c->syn_rate = SLUICE_DEFAULT_SYN_RATE;
 	c->metrics_enabled = true;
 	strcpy(c->metrics_listen, CONF_DEFAULT_METRICS);
 	if ((rc = ju_expect_object(e, root, "(top level)")) < 0 ||

@@ -83,6 +83,7 @@ struct conf {
 	enum conf_dp_mode dp_mode;
 	char interface[IF_NAMESIZE];	/* XDP attaches here; "" = none */
 	__u32 heartbeat_timeout_ms;	/* data plane stale after this */
+	__u32 syn_rate;			/* the XDP path's flood guard (consts.h) */
 	bool xdp_keep_on_stop;		/* leave the XDP program attached when sluiced stops */
 	struct sluice_global_cfg global; /* sources, MACs, GUE port, MTU */
 	char control_socket[CONF_SOCKET_PATH_MAX];

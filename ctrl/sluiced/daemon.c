@@ -583,7 +583,8 @@ int daemon_start(struct sluiced *d)
 	d->checkers.changed = health_changed;
 	d->pub = publisher_create(d->base, &d->cfg, &d->model, &ph);
 	if (d->base_conf.dp_mode != CONF_DP_DPDK)
-		d->xdp = xdpctl_create(d->base_conf.instance, d->base_conf.interface);
+		d->xdp = xdpctl_create(d->base_conf.instance, d->base_conf.interface,
+				       d->base_conf.syn_rate);
 	/* Before the watch: its first poll, right here, may call dp_fresh
 	 * (a data plane that outlived the previous sluiced), which uses both. */
 	d->xdp_timer = evtimer_new(d->base, xdp_tick, d);

@@ -16,6 +16,7 @@ struct xdpctl {
 	bool active;			/* attached and publishing */
 	char state[200];		/* what xdpctl_state() says */
 	char last_error[160];		/* logged once until it changes */
+	__u32 syn_rate;			/* the flood guard, at each load */
 };
 
 static void report(struct xdpctl *x, const char *what, const char *err)
@@ -27,12 +28,13 @@ static void report(struct xdpctl *x, const char *what, const char *err)
 	slog(SLOG_ERR, "XDP path on %s: %s: %s; staying without it", x->ifname, what, err);
 }
 
-struct xdpctl *xdpctl_create(const char *instance, const char *ifname)
+struct xdpctl *xdpctl_create(const char *instance, const char *ifname, __u32 syn_rate)
 {
 	struct xdpctl *x = calloc(1, sizeof(*x));
 
 	if (!x)
 		return NULL;
+	x->syn_rate = syn_rate;
 	snprintf(x->instance, sizeof(x->instance), "%s", instance);
 	snprintf(x->ifname, sizeof(x->ifname), "%s", ifname ? ifname : "");
 	snprintf(x->state, sizeof(x->state), "inactive");
@@ -61,6 +63,7 @@ int xdpctl_activate(struct xdpctl *x, const struct sluice_snapshot *snap)
 			report(x, "cannot load", err[0] ? err : strerror(-rc));
 			return rc;
 		}
+		sluice_xdp_path_set_syn_rate(x->xp, x->syn_rate);
 	}
 	rc = sluice_xdp_path_attach(x->xp, x->ifname, err, sizeof(err));
 	if (rc < 0) {
@@ -107,6 +110,7 @@ int xdpctl_take_back(struct xdpctl *x)
 			x->xp = NULL;
 			return rc;
 		}
+		sluice_xdp_path_set_syn_rate(x->xp, x->syn_rate);
 	}
 	if (!sluice_xdp_path_left_attached(x->xp, x->ifname)) {
 		sluice_xdp_path_close(x->xp, true);

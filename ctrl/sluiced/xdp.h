@@ -20,7 +20,7 @@
 
 struct xdpctl;
 
-struct xdpctl *xdpctl_create(const char *instance, const char *ifname);
+struct xdpctl *xdpctl_create(const char *instance, const char *ifname, __u32 syn_rate);
 /* Detaches when active. Accepts NULL. */
 void xdpctl_destroy(struct xdpctl *x);
 /* Frees x but leaves its program attached, forwarding with its pinned

@@ -23,6 +23,10 @@ enum sluice_backend_state {
 	SLUICE_BACKEND_DOWN = 4,     /* health checks failed: flows re-picked */
 };
 
+/* New flows each lcore (DPDK) or CPU (XDP) records per second before its
+ * flood guard forwards further ones by table without an entry. */
+#define SLUICE_DEFAULT_SYN_RATE 1000000
+
 /* Why packets were dropped: one counter each, named for metrics. */
 #define SLUICE_DROP_REASONS(X)                                                   \
 	X(NO_CONFIG, "no_config")	    /* nothing published yet */          \

@@ -4,7 +4,7 @@
  * memory (shm.h), the XDP program per CPU in its stats map (bpf/xdp_abi.h).
  * One list and one struct, so that sluiced sums XDP CPUs like lcores and a
  * name cannot mean one thing on one path and another on the other. A few
- * of them only the DPDK path can keep (flow_live, flow_insert_capped,
+ * of them only the DPDK path can keep (flow_live,
  * arp_replies, nd_replies, busy_*): the XDP path leaves them 0 rather than
  * fill them with something else. Counters only XDP keeps are its own list
  * (SLUICE_XDP_COUNTERS, bpf/xdp_abi.h). Compiles for user space and BPF.

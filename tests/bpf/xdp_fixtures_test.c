@@ -66,6 +66,41 @@ static void test_established_flow(void **state)
 	assert_int_equal(D_LCORE(f, flow_inserts), 0);
 }
 
+/* The flood guard (bpf/xdp_abi.h) at 1 new flow a second, one token: the
+ * first new flow gets an entry; the next new flows are forwarded by the
+ * table without one and counted as flow_insert_capped, as in the DPDK
+ * path; with the guard off again, new flows get entries. */
+static void test_flood_guard(void **state)
+{
+	struct fx *f = *state;
+	struct frame in;
+	struct result r;
+
+	sluice_xdp_path_set_syn_rate(f->xp, 1);
+	publish(f, N_VIPS);
+	fr_ipv4(&in, 0, 6, client4, vip4a, 41000, 80, SLUICE_TCP_SYN, 0, 0x4000);
+	run(f, in.b, in.len, &r);
+	expect_forward(f, &in, &r, V_TCP4, hash4(client4, vip4a, 6, 41000, 80, 0x1111));
+	assert_int_equal(D_LCORE(f, flow_inserts), 1);
+	for (uint16_t port = 41001; port < 41004; port++) {
+		fr_ipv4(&in, 0, 6, client4, vip4a, port, 80, SLUICE_TCP_SYN, 0, 0x4000);
+		run(f, in.b, in.len, &r);
+		expect_forward(f, &in, &r, V_TCP4, hash4(client4, vip4a, 6, port, 80, 0x1111));
+		assert_int_equal(D_LCORE(f, flow_inserts), 0);
+		assert_int_equal(D_LCORE(f, flow_insert_capped), 1);
+	}
+	/* The capped flow has no entry: its next packet is a miss again. */
+	fr_ipv4(&in, 0, 6, client4, vip4a, 41001, 80, SLUICE_TCP_ACK, 10, 0x4000);
+	run(f, in.b, in.len, &r);
+	assert_int_equal(D_XDP(f, flow_misses), 1);
+	sluice_xdp_path_set_syn_rate(f->xp, 0);
+	publish(f, N_VIPS);
+	fr_ipv4(&in, 0, 6, client4, vip4a, 41005, 80, SLUICE_TCP_SYN, 0, 0x4000);
+	run(f, in.b, in.len, &r);
+	assert_int_equal(D_LCORE(f, flow_inserts), 1);
+	assert_int_equal(D_LCORE(f, flow_insert_capped), 0);
+}
+
 /* UDP to any port of the wildcard VIP: GUE. */
 static void test_udp_gue_wildcard(void **state)
 {
@@ -533,6 +568,7 @@ int main(void)
 		cmocka_unit_test(test_no_config_passes),
 		cmocka_unit_test(test_syn_new_flow),
 		cmocka_unit_test(test_established_flow),
+		cmocka_unit_test(test_flood_guard),
 		cmocka_unit_test(test_udp_gue_wildcard),
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_l2dsr),

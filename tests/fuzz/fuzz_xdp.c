@@ -83,6 +83,9 @@ static void publish(const struct sluice_snapshot *snap)
 	    sluice_xdp_version_build(&snap->global, entries, n, 0, &c, index, err,
 				     sizeof(err)) < 0)
 		fail(err);
+	/* Every other version with the flood guard on, a few flows a second,
+	 * so that both the recorded and the capped new flow are run. */
+	c.syn_rate = snap->generation & 1 ? 0 : 20;
 	for (__u32 id = 0; id < SLUICE_MAX_BACKENDS; id++)
 		memcpy(xdp_host_map_elem(m_backends, id), &be[id], sizeof(be[id]));
 	for (__u32 i = 0; i < snap->n_vips; i++) {
@@ -121,6 +124,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	m_backends = XDP_HOST_MAP(backends);
 	m_stats = XDP_HOST_MAP(stats);
 	XDP_HOST_MAP(flows);
+	XDP_HOST_MAP(syn_budget);
 	XDP_HOST_MAP(backend_stats);
 	snap = calloc(1, sizeof(*snap));
 	if (!snap)
