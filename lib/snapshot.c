@@ -4,6 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The state on the stack: a digest per VIP per scrape needs no malloc. */
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
 #include "errmsg.h"
 #include "snapshot.h"
 
@@ -163,4 +167,22 @@ const struct sluice_backend *sluice_snapshot_pick(const struct sluice_snapshot *
 						  const struct sluice_vip *vip, __u64 flow_hash)
 {
 	return vip ? sluice_table_pick(snap, vip, flow_hash) : NULL;
+}
+
+__u64 sluice_vip_table_digest(const struct sluice_snapshot *snap, const struct sluice_vip *vip)
+{
+	XXH64_state_t st;
+	__u32 m = vip->table_size;
+
+	XXH64_reset(&st, 0);
+	XXH64_update(&st, &m, sizeof(m));
+	if (m)
+		XXH64_update(&st, &snap->tables[vip->table_offset], m * sizeof(snap->tables[0]));
+	for (__u32 i = 0; i < vip->backend_count; i++) {
+		const struct sluice_addr *a = &snap->backends[vip->backend_first + i].addr;
+
+		XXH64_update(&st, &a->family, 1);
+		XXH64_update(&st, a->bytes, sizeof(a->bytes));
+	}
+	return XXH64_digest(&st);
 }

@@ -54,6 +54,16 @@ const struct sluice_backend *sluice_snapshot_pick(const struct sluice_snapshot *
 						  const struct sluice_vip *vip, __u64 flow_hash);
 
 /*
+ * A VIP's table as one number, for comparing load balancers of a fleet:
+ * XXH64 (seed 0) over M (4 bytes), the M slots (2 bytes each) and the
+ * VIP's backend addresses in the order the slots index them (family byte,
+ * 16 address bytes). Hosts with the same backends, weights, states and
+ * table settings have the same digest whatever ids they gave; any
+ * difference in where a new flow goes shows. Little-endian hosts.
+ */
+__u64 sluice_vip_table_digest(const struct sluice_snapshot *snap, const struct sluice_vip *vip);
+
+/*
  * Checks of a snapshot read from shared memory (lib/snapshot_check.c).
  * _layout: every count, id and offset a reader indexes with is in range and
  * consistent (VIPs, backends, the position map, the VIP index), in time

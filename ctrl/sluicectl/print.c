@@ -234,8 +234,9 @@ static void print_table(FILE *f, const json_t *r)
 	const json_t *b;
 	size_t i;
 
-	fprintf(f, "VIP %s (id %lld), generation %lld, table size %lld\n\n", s_(r, "vip"),
-		i_(r, "vip_id"), i_(r, "generation"), i_(r, "table_size"));
+	fprintf(f, "VIP %s (id %lld), generation %lld, table size %lld, digest %s\n\n",
+		s_(r, "vip"), i_(r, "vip_id"), i_(r, "generation"), i_(r, "table_size"),
+		s_(r, "digest"));
 	fprintf(f, "%-40s %5s %-9s %6s %8s %8s %8s\n", "BACKEND", "ID", "STATE", "WEIGHT",
 		"SLOTS", "SHARE", "WEIGHT%");
 	json_array_foreach(json_object_get(r, "backends"), i, b)

@@ -223,6 +223,13 @@ json_t *cmd_table(struct sluiced *d, const json_t *req)
 	json_object_set_new(resp, "generation", json_integer((json_int_t)gen));
 	json_object_set_new(resp, "vip_id", json_integer(v->id));
 	json_object_set_new(resp, "table_size", json_integer(v->table_size));
+	{
+		char digest[17];
+
+		snprintf(digest, sizeof(digest), "%016llx",
+			 (unsigned long long)sluice_vip_table_digest(snap, v));
+		json_object_set_new(resp, "digest", json_string(digest));
+	}
 	json_object_set_new(resp, "backends", bs);
 	return resp;
 }

@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include "snapshot.h"
 #include "daemon.h"
 #include "log.h"
 #include "metrics.h"
@@ -295,6 +296,23 @@ static void s_checks(struct evbuffer *b, const char *name, const char *labels,
 								 : mb->sm.checks));
 }
 
+/* The digest of the VIP's table in force (lib/snapshot.h), as a label: a
+ * 64-bit value does not survive a float. */
+static void s_vip_digest(struct evbuffer *b, const char *name, const char *labels,
+			 struct sluiced *d, const struct model_vip *v,
+			 const struct model_backend *mb)
+{
+	const struct sluice_snapshot *snap;
+	__u64 gen;
+
+	(void)mb;
+	snap = daemon_current_snapshot(d, &gen);
+	if (!snap || v->id >= snap->n_vips || !snap->vips[v->id].in_use)
+		return;
+	evbuffer_add_printf(b, "%s{%s,digest=\"%016llx\"} 1\n", name, labels,
+			    (unsigned long long)sluice_vip_table_digest(snap, &snap->vips[v->id]));
+}
+
 static const struct family {
 	const char *name;
 	const char *type;
@@ -304,6 +322,9 @@ static const struct family {
 } families[] = {
 	{"sluice_vip_packets_total", "counter", "Packets to the VIP.", false, s_vip_packets},
 	{"sluice_vip_bytes_total", "counter", "Bytes to the VIP.", false, s_vip_packets},
+	{"sluice_table_digest", "gauge",
+	 "1, labelled with the digest of the VIP's table in force: hosts of a fleet agree.", false,
+	 s_vip_digest},
 	{"sluice_backend_packets_total", "counter", "Packets sent to the backend.", true,
 	 s_backend_packets},
 	{"sluice_backend_bytes_total", "counter", "Bytes sent to the backend.", true,
