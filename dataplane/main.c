@@ -6,8 +6,9 @@
  *
  * main() only runs the init steps in order, launches the workers, does the
  * main lcore's housekeeping until a signal, and undoes the steps:
- *   EAL -> options -> workers -> ports -> status/config -> flow tables ->
- *   telemetry -> launch -> housekeeping loop -> stop -> cleanup.
+ *   EAL -> packet capture -> options -> workers -> ports -> status/config ->
+ *   flow tables -> telemetry -> launch -> housekeeping loop -> stop ->
+ *   cleanup.
  * Exit status: 0 after SIGINT/SIGTERM, 2 for bad options, 1 for any other
  * start-up or runtime failure.
  */
@@ -25,6 +26,7 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_pdump.h>
 
 #include "dp.h"
 
@@ -37,6 +39,25 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	dp_force_quit = true;
+}
+
+/*
+ * DPDK's packet-capture framework: dpdk-dumpcap, a secondary process of
+ * the same --file-prefix, asks (over EAL's multi-process channel) for
+ * copies of what a port receives and sends, which the port's callbacks
+ * then put on its ring. Without shared EAL files (--in-memory,
+ * --no-shconf, --no-huge, --huge-unlink) dpdk-dumpcap cannot attach, and
+ * says so itself. A failure here only costs the capture: said once, and
+ * forwarding goes on without it.
+ */
+static bool pdump_start(void)
+{
+	if (rte_pdump_init() < 0) {
+		DP_LOG(WARNING, "packet capture (dpdk-dumpcap) unavailable: %s",
+		       rte_strerror(rte_errno));
+		return false;
+	}
+	return true;
 }
 
 static int workers_create(struct dp_app *app)
@@ -131,7 +152,7 @@ static void cleanup(struct dp_app *app)
 int main(int argc, char **argv)
 {
 	static struct dp_app app;
-	bool launched = true;
+	bool launched = true, pdump;
 	int rc, status = 1;
 
 	rc = rte_eal_init(argc, argv);
@@ -142,9 +163,12 @@ int main(int argc, char **argv)
 	}
 	argc -= rc;
 	argv += rc;
+	pdump = pdump_start();
 
 	rc = dp_options_parse(argc, argv, &app.opt);
 	if (rc != 0) {
+		if (pdump)
+			rte_pdump_uninit();
 		rte_eal_cleanup();
 		return rc > 0 ? 0 : EXIT_USAGE;
 	}
@@ -181,6 +205,8 @@ int main(int argc, char **argv)
 out:
 	dp_telemetry_fini();
 	cleanup(&app);
+	if (pdump)
+		rte_pdump_uninit();
 	rte_eal_cleanup();
 	return status;
 }

@@ -10,6 +10,8 @@ PACKAGES=(
 	libxxhash-dev libcmocka-dev libjansson-dev libevent-dev
 	libsystemd-dev libmnl-dev libpcap-dev libnuma-dev
 	iproute2 iputils-ping ethtool tcpdump curl python3 gnuplot-nox scdoc valgrind
+	# where sluicectl's completion installs, and its test under it
+	bash-completion
 	# the Debian packages and their test (scripts/package.sh, tests/package):
 	# building, linting, the group the package adds, verifying its units
 	debhelper dpkg-dev lintian adduser systemd man-db

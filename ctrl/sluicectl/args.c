@@ -11,7 +11,7 @@
 #include "errmsg.h"
 
 const char args_usage[] =
-	"usage: sluicectl [-j|--json] [-s|--socket PATH] OBJECT COMMAND [ARGS]\n"
+	"usage: sluicectl [-j|--json] [-s|--socket PATH] [--dry-run] OBJECT COMMAND [ARGS]\n"
 	"\n"
 	"  vip list\n"
 	"  vip show VIP\n"
@@ -23,6 +23,7 @@ const char args_usage[] =
 	"  backend add VIP ADDR [weight W] [mac MAC]\n"
 	"  backend del|drain|enable|disable VIP ADDR\n"
 	"  backend weight VIP ADDR W\n"
+	"  (vip add|del and backend changes take --dry-run: what would move, changing nothing)\n"
 	"  health [VIP]\n"
 	"  stats [VIP] [--watch] [--interval SECONDS]\n"
 	"  table VIP\n"
@@ -321,14 +322,27 @@ static int parse_explain(int argc, char **argv, struct invocation *inv, char *er
 	return 0;
 }
 
-int args_parse(int argc, char **argv, struct invocation *inv, char *err, size_t errlen)
+/* The commands that change the configuration: the ones with a dry run. */
+static bool is_change(const char *cmd)
+{
+	static const char *const changes[] = {"vip.add",	"vip.del",	  "backend.add",
+					      "backend.del",	"backend.drain",  "backend.enable",
+					      "backend.disable", "backend.weight", NULL};
+
+	for (const char *const *c = changes; *c; c++)
+		if (!strcmp(*c, cmd))
+			return true;
+	return false;
+}
+
+static int parse_words(int argc, char **argv, struct invocation *inv, char *err,
+		       size_t errlen)
 {
 	static const char *const objects[] = {"vip", "backend", "health", "stats",
 					      "table", "explain", "status", NULL};
 	const char *o = argc ? match(argv[0], objects) : NULL;
 	int rc;
 
-	memset(inv, 0, sizeof(*inv));
 	if (!o)
 		return usage_err(err, errlen, argc ? "unknown object \"%s\"" : "%s",
 				 argc ? argv[0] : "no object given");
@@ -356,9 +370,40 @@ int args_parse(int argc, char **argv, struct invocation *inv, char *err, size_t 
 		else
 			rc = argc ? usage_err(err, errlen, "status takes no arguments") : 0;
 	}
+	if (rc == 0 && inv->dry_run) {
+		if (!is_change(inv->cmd))
+			rc = usage_err(err, errlen, "--dry-run: only for vip add|del and backend "
+						    "add|del|drain|enable|disable|weight");
+		else
+			json_object_set_new(inv->req, "dry_run", json_true());
+	}
 	if (rc < 0) {
 		json_decref(inv->req);
 		inv->req = NULL;
 	}
+	return rc;
+}
+
+int args_parse(int argc, char **argv, bool dry_run, struct invocation *inv, char *err,
+	       size_t errlen)
+{
+	char **words = calloc((size_t)argc + 1, sizeof(*words));
+	int n = 0, rc;
+
+	memset(inv, 0, sizeof(*inv));
+	if (!words)
+		return usage_err(err, errlen, "out of memory");
+	inv->dry_run = dry_run;
+	/* Flags an operator types last: "backend drain VIP ADDR --dry-run". */
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--dry-run"))
+			inv->dry_run = true;
+		else if (!strcmp(argv[i], "--json"))
+			inv->json = true;
+		else
+			words[n++] = argv[i];
+	}
+	rc = parse_words(n, words, inv, err, errlen);
+	free(words);
 	return rc;
 }

@@ -18,11 +18,16 @@ struct invocation {
 	const char *cmd;	/* its "cmd", for choosing the printer */
 	bool watch;		/* stats --watch */
 	double interval_s;	/* refresh interval of --watch */
+	bool dry_run;		/* --dry-run: the request has "dry_run" */
+	bool json;		/* --json given after the object */
 };
 
-/* Parse OBJECT COMMAND ... (argv after the global options). Returns 0, or
- * -EINVAL with a usage message in err. */
-int args_parse(int argc, char **argv, struct invocation *inv, char *err, size_t errlen);
+/* Parse OBJECT COMMAND ... (argv after the global options). --dry-run and
+ * --json may follow anywhere after the object. dry_run: --dry-run was
+ * given before the object. Returns 0, or -EINVAL with a usage message in
+ * err. */
+int args_parse(int argc, char **argv, bool dry_run, struct invocation *inv, char *err,
+	       size_t errlen);
 
 /* The usage text. */
 extern const char args_usage[];

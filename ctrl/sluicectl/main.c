@@ -89,12 +89,13 @@ int main(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{"socket", required_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
+		{"dry-run", no_argument, NULL, 'n'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *sock = getenv("SLUICE_SOCKET");
 	struct invocation inv;
 	char err[512];
-	bool json = false;
+	bool json = false, dry_run = false;
 	int c, rc;
 
 	if (!sock || !*sock)
@@ -106,13 +107,15 @@ int main(int argc, char **argv)
 		case 'j': json = true; break;
 		case 's': sock = optarg; break;
 		case 'h': fputs(args_usage, stdout); return 0;
+		case 'n': dry_run = true; break;
 		default: fputs(args_usage, stderr); return 2;
 		}
 	}
-	if (args_parse(argc - optind, argv + optind, &inv, err, sizeof(err)) < 0) {
+	if (args_parse(argc - optind, argv + optind, dry_run, &inv, err, sizeof(err)) < 0) {
 		fprintf(stderr, "sluicectl: %s\n(sluicectl --help for usage)\n", err);
 		return 2;
 	}
+	json = json || inv.json;
 	rc = inv.watch ? watch(sock, &inv, json) : run(sock, &inv, json);
 	json_decref(inv.req);
 	return rc;

@@ -297,9 +297,88 @@ static void print_status(FILE *f, const json_t *r)
 	fprintf(f, "; XDP path %s\n", s_(dp, "xdp"));
 }
 
+/* "active", "active -> draining", "- -> active" (absent before). */
+static void before_after(char *buf, size_t len, const json_t *b, const char *field)
+{
+	char x[2][24];
+
+	for (int i = 0; i < 2; i++) {
+		char key[32];
+		const json_t *v;
+
+		snprintf(key, sizeof(key), "%s_%s", field, i ? "after" : "before");
+		v = json_object_get(b, key);
+		if (json_is_string(v))
+			snprintf(x[i], sizeof(x[i]), "%s", json_string_value(v));
+		else if (json_is_integer(v))
+			snprintf(x[i], sizeof(x[i]), "%lld", (long long)json_integer_value(v));
+		else
+			snprintf(x[i], sizeof(x[i]), "-");
+	}
+	if (!strcmp(x[0], x[1]))
+		snprintf(buf, len, "%s", x[0]);
+	else
+		snprintf(buf, len, "%s -> %s", x[0], x[1]);
+}
+
+static void print_list(FILE *f, const char *what, const json_t *list)
+{
+	const json_t *a;
+	size_t i;
+
+	fprintf(f, "%s:", what);
+	json_array_foreach(list, i, a)
+		fprintf(f, "%s %s", i ? "," : "", json_string_value(a));
+	fprintf(f, "%s\n", json_array_size(list) ? "" : " none");
+}
+
+/* The answer to a change made with --dry-run. */
+static void print_dry_run(FILE *f, const json_t *r)
+{
+	long long mb = i_(r, "table_size_before"), ma = i_(r, "table_size_after");
+	long long m = mb > ma ? mb : ma;
+	char state[64], weight[64], sb[32], sa[32];
+	const json_t *b;
+	size_t i;
+
+	fprintf(f, "dry run, nothing changed: %s\n", s_(r, "change"));
+	fprintf(f, "VIP %s", s_(r, "vip"));
+	if (!b_(r, "vip_before"))
+		fprintf(f, " (new)");
+	else if (!b_(r, "vip_after"))
+		fprintf(f, " (deleted)");
+	if (json_object_get(r, "algorithm"))
+		fprintf(f, ", %s", s_(r, "algorithm"));
+	fprintf(f, ", table in force: generation %lld", i_(r, "generation"));
+	if (mb == ma)
+		fprintf(f, "\n  table: %lld slots\n", mb);
+	else
+		fprintf(f, "\n  table: %lld slots before, %lld after (0: no backend takes new flows)\n",
+			mb, ma);
+	fprintf(f, "\n%-40s %-20s %-12s %15s %15s %8s %8s\n", "BACKEND", "STATE", "WEIGHT",
+		"SLOTS BEFORE", "SLOTS AFTER", "GAINED", "LOST");
+	json_array_foreach(json_object_get(r, "backends"), i, b) {
+		before_after(state, sizeof(state), b, "state");
+		before_after(weight, sizeof(weight), b, "weight");
+		snprintf(sb, sizeof(sb), "%lld %5.1f%%", i_(b, "slots_before"),
+			 mb ? 100.0 * (double)i_(b, "slots_before") / (double)mb : 0.0);
+		snprintf(sa, sizeof(sa), "%lld %5.1f%%", i_(b, "slots_after"),
+			 ma ? 100.0 * (double)i_(b, "slots_after") / (double)ma : 0.0);
+		fprintf(f, "%-40s %-20s %-12s %15s %15s %8lld %8lld\n", s_(b, "address"), state,
+			weight, sb, sa, i_(b, "gained"), i_(b, "lost"));
+	}
+	fprintf(f, "\nmoves %lld of %lld slots: %.2f%% of new flows would go elsewhere "
+		   "(flows in progress stay)\n",
+		i_(r, "moved_slots"), m, 100 * f_(r, "moved_fraction"));
+	print_list(f, "gaining", json_object_get(r, "gaining"));
+	print_list(f, "losing", json_object_get(r, "losing"));
+}
+
 void print_response(FILE *f, const char *cmd, const json_t *r)
 {
-	if (!strcmp(cmd, "vip.list"))
+	if (b_(r, "dry_run"))
+		print_dry_run(f, r);
+	else if (!strcmp(cmd, "vip.list"))
 		print_vip_list(f, r);
 	else if (!strcmp(cmd, "vip.show"))
 		print_vip_show(f, r);

@@ -12,12 +12,17 @@
 #include "control.h"
 #include "log.h"
 
-/* Commit ov (a copy of d->overlay, edited); logs what was done. */
-static json_t *commit(struct sluiced *d, struct overlay *ov, const char *what)
+/* Commit ov (a copy of d->overlay, edited); logs what was done. With
+ * "dry_run" in req, only say what the change would do to VIP k's table
+ * (cmd_dryrun.c). Takes ov either way. */
+static json_t *commit(struct sluiced *d, const json_t *req, struct overlay *ov,
+		      const struct sluice_vip_key *k, const char *what)
 {
 	char msg[512];
 	struct ju_err e = {msg, sizeof(msg)};
 
+	if (json_is_true(json_object_get(req, "dry_run")))
+		return cmd_dry_run(d, ov, k, what);
 	if (daemon_commit(d, &d->base_conf, ov, &e) < 0) {
 		overlay_free(ov);
 		return control_error("%s", msg);
@@ -66,7 +71,7 @@ json_t *cmd_vip_add(struct sluiced *d, const json_t *req)
 	}
 	sluice_vip_key_format(&k, s, sizeof(s));
 	snprintf(what, sizeof(what), "VIP %s added", s);
-	return commit(d, &ov, what);
+	return commit(d, req, &ov, &k, what);
 }
 
 json_t *cmd_vip_del(struct sluiced *d, const json_t *req)
@@ -87,7 +92,7 @@ json_t *cmd_vip_del(struct sluiced *d, const json_t *req)
 	}
 	sluice_vip_key_format(&k, s, sizeof(s));
 	snprintf(what, sizeof(what), "VIP %s deleted", s);
-	return commit(d, &ov, what);
+	return commit(d, req, &ov, &k, what);
 }
 
 json_t *cmd_backend_add(struct sluiced *d, const json_t *req)
@@ -111,6 +116,7 @@ json_t *cmd_backend_add(struct sluiced *d, const json_t *req)
 	obj = json_deep_copy(req);
 	json_object_del(obj, "cmd");
 	json_object_del(obj, "vip");
+	json_object_del(obj, "dry_run");
 	rc = conf_backend_from_json(obj, "", v, &b, &e);
 	json_decref(obj);
 	if (rc < 0)
@@ -123,7 +129,7 @@ json_t *cmd_backend_add(struct sluiced *d, const json_t *req)
 	}
 	sluice_addr_format(&b.addr, a, sizeof(a));
 	snprintf(what, sizeof(what), "backend %s added to VIP %s (weight %u)", a, s, b.weight);
-	return commit(d, &ov, what);
+	return commit(d, req, &ov, &k, what);
 }
 
 json_t *cmd_backend_del(struct sluiced *d, const json_t *req)
@@ -146,7 +152,7 @@ json_t *cmd_backend_del(struct sluiced *d, const json_t *req)
 	sluice_vip_key_format(&k, s, sizeof(s));
 	sluice_addr_format(&addr, a, sizeof(a));
 	snprintf(what, sizeof(what), "backend %s deleted from VIP %s", a, s);
-	return commit(d, &ov, what);
+	return commit(d, req, &ov, &k, what);
 }
 
 /* drain / enable / disable / weight: one override each. */
@@ -176,7 +182,7 @@ static json_t *backend_set(struct sluiced *d, const json_t *req, bool has_weight
 	else
 		snprintf(what, sizeof(what), "backend %s of VIP %s: %s", a, s,
 			 conf_backend_state_name(state));
-	return commit(d, &ov, what);
+	return commit(d, req, &ov, &k, what);
 }
 
 json_t *cmd_backend_drain(struct sluiced *d, const json_t *req)

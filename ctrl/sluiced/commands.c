@@ -111,6 +111,7 @@ json_t *control_dispatch(struct sluiced *d, const char *buf, size_t len, bool re
 	json_error_t jerr;
 	json_t *req, *resp;
 	const char *name, *key;
+	bool dry;
 	json_t *v;
 
 	*wait = false;
@@ -135,7 +136,8 @@ json_t *control_dispatch(struct sluiced *d, const char *buf, size_t len, bool re
 		if (strcmp(c->name, name) != 0)
 			continue;
 		json_object_foreach(req, key, v) {
-			bool ok = strcmp(key, "cmd") == 0;
+			/* Every change can be tried first: "dry_run". */
+			bool ok = strcmp(key, "cmd") == 0 || (c->wait && !strcmp(key, "dry_run"));
 
 			for (const char *const *k = c->keys; *k && !ok; k++)
 				ok = strcmp(*k, key) == 0;
@@ -145,15 +147,23 @@ json_t *control_dispatch(struct sluiced *d, const char *buf, size_t len, bool re
 				return resp;
 			}
 		}
+		v = json_object_get(req, "dry_run");
+		if (v && !json_is_boolean(v)) {
+			resp = control_error("%s: dry_run: expected true or false", name);
+			json_decref(req);
+			return resp;
+		}
+		dry = json_is_true(v);
 		/* Not run at all: there is no room to wait for it to be in
-		 * force, and a refused change must be one that was not made. */
-		if (read_only && c->wait) {
+		 * force, and a refused change must be one that was not made.
+		 * A dry run changes nothing, so has nothing to wait for. */
+		if (read_only && c->wait && !dry) {
 			resp = control_error("%s: too many changes are waiting for the data plane; "
 					     "try again later (read-only commands are served)",
 					     name);
 		} else {
 			resp = c->fn(d, req);
-			*wait = c->wait;
+			*wait = c->wait && !dry;
 		}
 		json_decref(req);
 		return resp;

@@ -28,6 +28,13 @@ cmd_fn cmd_vip_add, cmd_vip_del, cmd_backend_add, cmd_backend_del, cmd_backend_d
 cmd_fn cmd_vip_list, cmd_vip_show, cmd_backend_list, cmd_health, cmd_table, cmd_explain,
 	cmd_status, cmd_stats;
 
+/* The reply to an editing command with "dry_run": true: ov (the overlay
+ * as the change would leave it; freed here) validated as a commit would,
+ * VIP k's table compiled and compared with the one in force. Changes
+ * nothing. See cmd_dryrun.c. */
+json_t *cmd_dry_run(struct sluiced *d, struct overlay *ov, const struct sluice_vip_key *k,
+		    const char *what);
+
 /* Request fields, with errors in words: 0 or -EINVAL with *resp set. */
 int cmd_vip_key(const json_t *req, struct sluice_vip_key *k, json_t **resp);
 int cmd_addr(const json_t *req, const char *key, struct sluice_addr *a, json_t **resp);

@@ -79,12 +79,24 @@ static void *grow(void *ptr, size_t *cap, size_t need, size_t elem)
 	return n;
 }
 
+int publisher_compile_table(const struct conf_vip *cfg, struct sluice_backend *backends, size_t n,
+			    __u16 *table, __u32 *m, char *err, size_t errlen)
+{
+	struct sluice_table_params params;
+
+	memset(&params, 0, sizeof(params));
+	params.algo = cfg->algo;
+	params.m = cfg->table_size;
+	params.seed = cfg->hash_seed;
+	params.ring_k = cfg->ring_k;
+	return sluice_vip_compile(&params, backends, n, table, m, err, errlen);
+}
+
 /* Rebuild VIP id's backends and table from the model. */
 static void compile_vip(struct publisher *p, __u16 id)
 {
 	const struct model_vip *mv = p->model->vips[id];
 	struct pub_vip *pv = &p->vips[id];
-	struct sluice_table_params params;
 	char err[256];
 	void *n;
 	int rc;
@@ -130,13 +142,8 @@ static void compile_vip(struct publisher *p, __u16 id)
 	if (!n)
 		goto nomem;
 	pv->table = n;
-	memset(&params, 0, sizeof(params));
-	params.algo = mv->cfg.algo;
-	params.m = mv->cfg.table_size;
-	params.seed = mv->cfg.hash_seed;
-	params.ring_k = mv->cfg.ring_k;
-	rc = sluice_vip_compile(&params, pv->backends, pv->n_backends, pv->table, &pv->m, err,
-				sizeof(err));
+	rc = publisher_compile_table(&mv->cfg, pv->backends, pv->n_backends, pv->table, &pv->m,
+				     err, sizeof(err));
 	p->st.compiles++;
 	if (rc < 0) {
 		/* Validation makes this unreachable; if it happens anyway,

@@ -61,6 +61,15 @@ struct publisher_stats {
 	bool busy;			/* a change or an acknowledgement is pending */
 };
 
+/* Compile one VIP's table exactly as the publisher does: the table
+ * parameters from the VIP's settings, then sluice_vip_compile() (which
+ * sorts backends[] by address and weighs each by its state). table has
+ * room for cfg->table_size slots; *m gets that size, or 0 when no backend
+ * takes new flows. A dry run of a change uses it, so that what it predicts
+ * is what a publish would do. 0 or -errno with err. */
+int publisher_compile_table(const struct conf_vip *cfg, struct sluice_backend *backends, size_t n,
+			    __u16 *table, __u32 *m, char *err, size_t errlen);
+
 /* m must outlive the publisher; cfg is the writable config region. */
 struct publisher *publisher_create(struct event_base *base, struct sluice_config_region *cfg,
 				   const struct model *m, const struct publisher_hooks *hooks);

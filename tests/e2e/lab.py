@@ -61,10 +61,12 @@ class Lab:
     """path: "dpdk" (sluice-dp), "xdp" (the XDP path, sluiced's mode xdp)
     or "fallback" (sluice-dp, with the XDP path taking over when it stops).
     backends: how many backend namespaces (all start serving); in_vip: how
-    many of them the VIP starts with (default all)."""
+    many of them the VIP starts with (default all). capture: run sluice-dp
+    so that DPDK secondary processes (dpdk-dumpcap) can attach: hugepage
+    files kept, which needs free hugepages."""
 
     def __init__(self, name, path, backends=4, in_vip=None, health=None, heartbeat_ms=300,
-                 config_file=None):
+                 config_file=None, capture=False):
         st.check(path in PATHS, f"unknown data path {path}")
         self.path = path
         self.topo = f"{name}{os.getpid()}"
@@ -74,6 +76,7 @@ class Lab:
                                  "rise": 2, "fall": 2}
         self.heartbeat_ms = heartbeat_ms
         self.config_file = config_file  # a shipped file instead of config()
+        self.capture = capture
         self.servers = {}
         self.dp = None
         self.sluiced = None
@@ -191,7 +194,12 @@ class Lab:
 
     def dp_argv(self):
         prefix = f"--file-prefix={self.sluiced.instance}"
-        if hugepages_free() >= 128:
+        if self.capture:
+            # A secondary process maps the primary's hugepage files.
+            st.check(hugepages_free() >= 192, "capturing needs 192 free hugepages "
+                     f"(scripts/setup.sh reserves them); {hugepages_free()} are free")
+            mem = ["-m", "256"]
+        elif hugepages_free() >= 128:
             mem = ["-m", "256", "--huge-unlink"]
         else:
             mem = ["--no-huge", "-m", "512"]

@@ -128,6 +128,8 @@ def main():
             page = f"/usr/share/man/man8/{prog}.8.gz"
             check(page in files[pkg], f"{pkg} lacks {page}")
             check(run(["man", "-w", prog], ok=False).returncode == 0, f"man {prog}: not found")
+    check("/usr/share/bash-completion/completions/sluicectl" in files["sluice"],
+          "sluice lacks sluicectl's bash completion")
     # dh_compress gzips the larger documents.
     for doc in ("deploy.md", "examples/sluice.json", "examples/grafana-sluice.json"):
         check({f"/usr/share/doc/sluice/{doc}", f"/usr/share/doc/sluice/{doc}.gz"}
