@@ -45,6 +45,11 @@
 static const char *dp_path;
 static char instance[40], sock_name[64], dp_prefix[64], log_path[96];
 static pid_t dp_pid = -1, writer_pid = -1;
+/* EAL's lcores for sluice-dp: main and one worker, or more. The host may
+ * have two CPUs: extra workers share one (--lcores 2@1). */
+#define ONE_WORKER "0@0,1@1"
+#define TWO_WORKERS "0@0,1@1,2@1"
+static const char *dp_lcores = ONE_WORKER;
 static struct sluice_config_region cfg;
 static struct sluice_status_region st;
 static struct sluice_snapshot *oracle_snap;
@@ -127,8 +132,8 @@ static pid_t spawn_dp(const char *vdev, const char *const *app)
 
 	snprintf(fp, sizeof(fp), "--file-prefix=%s", dp_prefix);
 	argv[n++] = dp_path;
-	argv[n++] = "-l";
-	argv[n++] = "0,1";
+	argv[n++] = "--lcores";
+	argv[n++] = dp_lcores;
 	argv[n++] = "--no-huge";
 	argv[n++] = "-m";
 	argv[n++] = "256";
@@ -417,6 +422,7 @@ static int dp_down(void **state)
 
 	stop(&writer_pid);
 	stop(&dp_pid);
+	dp_lcores = ONE_WORKER;
 	sluice_status_close(&st);
 	memset(&st, 0, sizeof(st));
 	sluice_config_close(&cfg);
@@ -675,6 +681,37 @@ static void test_startup_errors(void **state)
 	cfg.hdr->abi_version = SLUICE_ABI_VERSION;
 }
 
+/* Two workers: a port that cannot give each a queue pair is refused with a
+ * message naming it and what it supports, rather than run with fewer
+ * workers; one that can (net_null has RSS and a RETA) gets RSS on sluice's
+ * key and its RETA spread over both. */
+static void test_queues_per_worker(void **state)
+{
+	char out[8192];
+	const char *app[] = {"--no-shm", "--flows", "4096", NULL};
+	(void)state;
+
+	dp_lcores = TWO_WORKERS;
+	assert_int_equal(run_dp("--vdev=net_af_packet0,iface=lo", app, out, sizeof(out)), 1);
+	if (!strstr(out, "port 0 (net_af_packet): 2 workers need 2 RX and 2 TX queues, the port "
+			 "supports 1 RX and 1 TX"))
+		fail_msg("no refusal in: %s", out);
+	dp_pid = spawn_dp("--vdev=net_null0", app);
+	for (uint64_t t0 = now_ms(); !strstr(out, "forwarding with 2 worker lcores");) {
+		FILE *f = fopen(log_path, "r");
+		size_t n = f ? fread(out, 1, sizeof(out) - 1, f) : 0;
+
+		if (f)
+			fclose(f);
+		out[n] = '\0';
+		if (now_ms() - t0 > 10000)
+			fail_msg("sluice-dp on net_null did not start: %s", out);
+		usleep(20000);
+	}
+	assert_non_null(strstr(out, "port 0 (net_null): 2 queue pairs with RSS on sluice's key"));
+	assert_non_null(strstr(out, "port 0: RETA of 128 entries spread over 2 queues"));
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -686,6 +723,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_sigterm_stops_cleanly, dp_up, dp_down),
 		/* Runs sluice-dp processes of its own, with the same file prefix. */
 		cmocka_unit_test_setup_teardown(test_startup_errors, NULL, dp_down),
+		cmocka_unit_test_setup_teardown(test_queues_per_worker, NULL, dp_down),
 	};
 
 	if (argc != 2 && argc != 3) {
