@@ -11,6 +11,7 @@
  * 64-bit words with one writer, read whole.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,13 +88,17 @@ static int cmd_flows(const char *cmd, const char *params, struct rte_tel_data *d
 {
 	uint64_t entries = 0, capacity = 0;
 	struct rte_tel_data *per = rte_tel_data_alloc();
+	char key[24];
 
 	(void)cmd;
 	(void)params;
 	if (!per)
 		return -ENOMEM;
 	rte_tel_data_start_dict(d);
-	rte_tel_data_start_array(per, RTE_TEL_CONTAINER);
+	/* A dict by "lcoreN", not an array: DPDK 22.11 refuses dicts in
+	 * arrays (rte_tel_data_add_array_container takes arrays only), and
+	 * the per-worker list used to vanish from the answer. */
+	rte_tel_data_start_dict(per);
 	for (unsigned int i = 0; i < tel_app->n_workers; i++) {
 		const struct dp_worker *w = tel_app->workers[i];
 		const struct sluice_lcore_counters *c = &w->status->counters;
@@ -114,7 +119,9 @@ static int cmd_flows(const char *cmd, const char *params, struct rte_tel_data *d
 		rte_tel_data_add_dict_u64(l, "expired", c->flow_expired);
 		rte_tel_data_add_dict_u64(l, "repicks", c->flow_repicks);
 		rte_tel_data_add_dict_u64(l, "insert_capped", c->flow_insert_capped);
-		rte_tel_data_add_array_container(per, l, 0);
+		snprintf(key, sizeof(key), "lcore%u", w->lcore_id);
+		if (rte_tel_data_add_dict_container(per, key, l, 0) < 0)
+			rte_tel_data_free(l);
 	}
 	rte_tel_data_add_dict_u64(d, "entries", entries);
 	rte_tel_data_add_dict_u64(d, "capacity", capacity);

@@ -616,6 +616,8 @@ static void test_telemetry(void **state)
 	assert_non_null(strstr(buf, "\"no_config\":32"));
 	telemetry("/sluice/flows", buf, sizeof(buf));
 	assert_non_null(strstr(buf, "\"capacity\""));
+	if (!strstr(buf, "\"lcores\":{\"lcore1\":{\"lcore\":1,\"entries\":"))
+		fail_msg("telemetry /sluice/flows has no worker: %s", buf);
 	telemetry("/sluice/generation", buf, sizeof(buf));
 	snprintf(want, sizeof(want), "\"generation\":%d", 1);
 	if (!strstr(buf, want))
