@@ -69,6 +69,9 @@ struct dp_app {
 	struct rte_mempool *pools[RTE_MAX_NUMA_NODES];	/* one per socket in use */
 	struct sluice_status_region status;		/* created at start */
 	struct sluice_lcore_status *private_status;	/* --no-shm: not shared */
+	/* Per port, in ports[] order: the status region's, or private with
+	 * --no-shm. Written by the main lcore only. */
+	struct sluice_port_status *port_status;
 	struct sluice_config_region cfg_region;		/* mapped once sluiced made it */
 	/* Workers read the config through this pointer: NULL until the
 	 * region is attached (release store by main, acquire loads). */
@@ -92,6 +95,7 @@ int dp_status_init(struct dp_app *app);
 int dp_config_poll(struct dp_app *app);
 void dp_status_log(const struct dp_app *app, bool final);
 void dp_status_watch(const struct dp_app *app);
+void dp_status_ports(struct dp_app *app);
 void dp_status_fini(struct dp_app *app);
 
 /* worker.c */

@@ -109,6 +109,7 @@ static int housekeeping(struct dp_app *app)
 		if (ticks % per_s == 0) {
 			dp_ports_check_links(app, false);
 			dp_status_watch(app);
+			dp_status_ports(app);
 		}
 		if (app->opt.stats_interval_s && ticks % (per_s * app->opt.stats_interval_s) == 0)
 			dp_status_log(app, false);
@@ -176,6 +177,7 @@ int main(int argc, char **argv)
 	status = launched ? housekeeping(&app) : 1;
 	dp_force_quit = true;
 	rte_eal_mp_wait_lcore();
+	dp_status_ports(&app);
 	dp_status_log(&app, true);
 	DP_LOG(INFO, "stopped");
 out:

@@ -622,6 +622,40 @@ static void test_telemetry(void **state)
 	snprintf(want, sizeof(want), "\"generation\":%d", 1);
 	if (!strstr(buf, want))
 		fail_msg("telemetry: %s", buf);
+	telemetry("/sluice/ports", buf, sizeof(buf));
+	if (!strstr(buf, "\"name\":\"net_memif0\"") || !strstr(buf, "\"imissed\":") ||
+	    !strstr(buf, "\"rx_nombuf\":") || !strstr(buf, "\"per_queue\":{\"q0\":{\"rx_packets\":"))
+		fail_msg("telemetry /sluice/ports: %s", buf);
+}
+
+/* The port's own counters reach the status region: written by sluice-dp's
+ * main lcore about once a second, the port named, every packet this test
+ * sent counted by the device (memif counts what its queues received). */
+static void test_port_counters(void **state)
+{
+	const uint64_t sent = BURST + FLOWS;
+	uint64_t t0;
+	(void)state;
+
+	expect_no_config_drops();
+	first_snapshot();
+	assert_int_equal(__atomic_load_n(&st.hdr->n_ports, __ATOMIC_ACQUIRE), 1);
+	assert_string_equal(st.ports[0].name, "net_memif0");
+	assert_int_equal(st.ports[0].n_queues, 1);
+	t0 = now_ms();
+	while (__atomic_load_n(&st.ports[0].counters.ipackets, __ATOMIC_RELAXED) < sent ||
+	       __atomic_load_n(&st.ports[0].counters.opackets, __ATOMIC_RELAXED) < FLOWS)
+		if (now_ms() - t0 > 3000)
+			fail_msg("port counters: ipackets %llu, opackets %llu, expected %llu, %u",
+				 (unsigned long long)st.ports[0].counters.ipackets,
+				 (unsigned long long)st.ports[0].counters.opackets,
+				 (unsigned long long)sent, FLOWS);
+	assert_int_equal(st.ports[0].counters.ipackets, sent);
+	assert_int_equal(st.ports[0].queue[0].rx_packets, sent);
+	assert_int_equal(st.ports[0].counters.imissed, 0);
+	assert_int_equal(st.ports[0].counters.rx_nombuf, 0);
+	assert_true(st.ports[0].link_up);
+	assert_true(st.ports[0].updated_ns > 0);
 }
 
 static void test_sigterm_stops_cleanly(void **state)
@@ -722,6 +756,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_concurrent_writer, dp_up, dp_down),
 		cmocka_unit_test_setup_teardown(test_corrupt_snapshot_refused, dp_up, dp_down),
 		cmocka_unit_test_setup_teardown(test_telemetry, dp_up, dp_down),
+		cmocka_unit_test_setup_teardown(test_port_counters, dp_up, dp_down),
 		cmocka_unit_test_setup_teardown(test_sigterm_stops_cleanly, dp_up, dp_down),
 		/* Runs sluice-dp processes of its own, with the same file prefix. */
 		cmocka_unit_test_setup_teardown(test_startup_errors, NULL, dp_down),
