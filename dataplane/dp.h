@@ -17,6 +17,7 @@
 #include "sluice/shm.h"
 #include "options.h"
 #include "process.h"
+#include "rss.h"
 
 extern int sluice_dp_logtype;
 #define DP_LOG(level, fmt, ...) \
@@ -64,7 +65,7 @@ struct dp_app {
 	uint16_t n_queues[SLUICE_DP_MAX_PORTS];		/* RX = TX queues, by port id */
 	bool started[SLUICE_DP_MAX_PORTS];		/* by port id */
 	uint64_t rss_hf[SLUICE_DP_MAX_PORTS];		/* hash functions in use; 0: no RSS */
-	uint8_t rss_key_len[SLUICE_DP_MAX_PORTS];	/* of dp_rss_key; 0: the device's key */
+	uint8_t rss_key_len[SLUICE_DP_MAX_PORTS];	/* of sluice_dp_rss_key; 0: the device's key */
 	uint16_t reta_size[SLUICE_DP_MAX_PORTS];	/* programmed by sluice; 0: not */
 	struct rte_mempool *pools[RTE_MAX_NUMA_NODES];	/* one per socket in use */
 	struct sluice_status_region status;		/* created at start */
@@ -83,9 +84,7 @@ struct dp_app {
 extern volatile bool dp_force_quit;
 
 /* ports.c */
-#define DP_RSS_KEY_MAX 52
 #define DP_RETA_MAX 2048 /* ice */
-extern const uint8_t dp_rss_key[DP_RSS_KEY_MAX];
 int dp_ports_init(struct dp_app *app);
 void dp_ports_check_links(struct dp_app *app, bool log_all);
 void dp_ports_fini(struct dp_app *app);

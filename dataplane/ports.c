@@ -8,7 +8,7 @@
  * a throughput ceiling nobody chose).
  *
  * RSS on the 5-tuple (IPv4/IPv6, TCP/UDP; IP addresses alone for other
- * protocols and fragments) with sluice's own key (dp_rss_key), and the
+ * protocols and fragments) with sluice's own key (sluice_dp_rss_key), and the
  * RETA spread over the workers round-robin where the device has one.
  * Pools are per NUMA socket, sized for the queues and TX buffers of the
  * workers on it; an RX queue takes its mbufs from the pool of its worker's
@@ -28,28 +28,6 @@
 #define POOL_MIN 4095
 #define FRAME_OVERHEAD (RTE_ETHER_HDR_LEN + 4 + RTE_ETHER_CRC_LEN) /* one VLAN tag */
 
-/*
- * The Toeplitz key every port is given. Not the device's default: some
- * PMDs pick theirs at random on every start, and then which worker a flow
- * lands on would change with each restart and differ between NIC models;
- * with a fixed key it is a function of the 5-tuple, the key and the RETA
- * that software can compute too (rte_softrss). Random bytes, not the
- * symmetric 0x6d5a pattern: a symmetric key sends both directions of a
- * connection to one queue, which a DSR load balancer does not need (the
- * backends answer clients directly, replies never come back through it)
- * and pays for with a hash that ignores which side an address is on. A
- * reply that did arrive here (a backend not set up for DSR) would hash to
- * whichever worker its reversed tuple picks; it is not addressed to a VIP,
- * so that worker drops it as not_vip, whichever one it is.
- * 52 bytes: the longest key of common NICs (i40e, ice); a device with a
- * 40-byte key takes the first 40.
- */
-const uint8_t dp_rss_key[DP_RSS_KEY_MAX] = {
-	0x7e, 0xe5, 0xb2, 0xe5, 0x50, 0xcc, 0xbd, 0xa1, 0xd6, 0x0f, 0x04, 0xba, 0xf1,
-	0xf5, 0x38, 0x88, 0xde, 0x2b, 0x7e, 0x0d, 0xaf, 0x56, 0xa2, 0x92, 0xa2, 0x14,
-	0x7d, 0x27, 0x68, 0x1d, 0x36, 0x44, 0x28, 0x55, 0x41, 0xea, 0x92, 0xf6, 0x36,
-	0x19, 0x10, 0x39, 0x37, 0x88, 0x89, 0x4f, 0x65, 0xab, 0xd3, 0x02, 0xce, 0x86,
-};
 
 /* What the NIC hashes on: the 5-tuple of TCP and UDP over IPv4 and IPv6,
  * the addresses of everything else. Fragments hash on their addresses
@@ -204,13 +182,13 @@ static int port_setup(struct dp_app *app, uint16_t port, uint64_t rss_hf,
 		conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
 		/* ethdev wants the device's own key length; a device with a
 		 * longer key than ours keeps its default one (and says so). */
-		if (info->hash_key_size <= DP_RSS_KEY_MAX) {
+		if (info->hash_key_size <= SLUICE_DP_RSS_KEY_LEN) {
 			app->rss_key_len[port] = info->hash_key_size ? info->hash_key_size : 40;
-			conf.rx_adv_conf.rss_conf.rss_key = (uint8_t *)(uintptr_t)dp_rss_key;
+			conf.rx_adv_conf.rss_conf.rss_key = (uint8_t *)(uintptr_t)sluice_dp_rss_key;
 			conf.rx_adv_conf.rss_conf.rss_key_len = app->rss_key_len[port];
 		} else {
 			DP_LOG(WARNING, "port %u: RSS key of %u bytes, sluice has %d: keeping the "
-					"device's key", port, info->hash_key_size, DP_RSS_KEY_MAX);
+					"device's key", port, info->hash_key_size, SLUICE_DP_RSS_KEY_LEN);
 		}
 	}
 	app->rss_hf[port] = conf.rx_adv_conf.rss_conf.rss_hf;
