@@ -78,6 +78,9 @@ struct dp_app {
 	 * region is attached (release store by main, acquire loads). */
 	struct sluice_config_region *cfg;
 	uint64_t cfg_attach_ns;				/* when it was attached */
+	/* Per worker: mbufs other workers hand it (ICMP errors about its
+	 * flows); NULL with one worker. */
+	struct rte_ring *handoff[SLUICE_MAX_LCORES];
 };
 
 /* Set by the signal handlers; every loop checks it. */

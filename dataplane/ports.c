@@ -271,6 +271,28 @@ static int port_setup(struct dp_app *app, uint16_t port, uint64_t rss_hf,
 	return 0;
 }
 
+/* Where the workers may hand an ICMP error to the flow's worker: ports
+ * whose spread they know, i.e. sluice's key and the RETA it programmed,
+ * or (--assume-reta) a peer without RSS that spreads flows the same way. */
+static void handoff_setup(struct dp_app *app)
+{
+	app->opt.dp.n_workers = (uint16_t)app->n_workers;
+	for (unsigned int p = 0; p < app->n_ports && app->n_workers > 1; p++) {
+		uint16_t port = app->ports[p];
+
+		if (app->rss_hf[port] && app->rss_key_len[port] && app->reta_size[port])
+			app->opt.dp.reta_size[port] = app->reta_size[port];
+		else if (!app->rss_hf[port] && app->opt.assume_reta)
+			app->opt.dp.reta_size[port] = (uint16_t)app->opt.assume_reta;
+		if (app->opt.dp.reta_size[port])
+			DP_LOG(INFO, "port %u: ICMP errors go to the worker of the flow they quote",
+			       port);
+		else
+			DP_LOG(INFO, "port %u: the spread of flows over workers is not known: ICMP "
+				     "errors are handled by the worker that receives them", port);
+	}
+}
+
 int dp_ports_init(struct dp_app *app)
 {
 	struct rte_eth_dev_info info[SLUICE_DP_MAX_PORTS];
@@ -315,6 +337,7 @@ int dp_ports_init(struct dp_app *app)
 			return rc;
 	}
 	dp_ports_check_links(app, true);
+	handoff_setup(app);
 	return 0;
 }
 

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* sluice's RSS key and the NIC's hash in software. See rss.h. */
+#include <string.h>
+
+#include <rte_ip.h>
 #include <rte_thash.h>
 
 #include "rss.h"
@@ -32,4 +35,16 @@ uint32_t sluice_dp_rss_hash_v4(uint32_t src, uint32_t dst, uint16_t sport, uint1
 	struct rte_ipv4_tuple t = {.src_addr = src, .dst_addr = dst, .sport = sport, .dport = dport};
 
 	return rte_softrss((uint32_t *)&t, RTE_THASH_V4_L4_LEN, sluice_dp_rss_key);
+}
+
+uint32_t sluice_dp_rss_hash_v6(const uint8_t *src, const uint8_t *dst, uint16_t sport,
+			       uint16_t dport)
+{
+	struct rte_ipv6_tuple t = {.sport = sport, .dport = dport};
+	struct rte_ipv6_hdr h;
+
+	memcpy(h.src_addr, src, 16);
+	memcpy(h.dst_addr, dst, 16);
+	rte_thash_load_v6_addrs(&h, (union rte_thash_tuple *)&t);
+	return rte_softrss((uint32_t *)&t, RTE_THASH_V6_L4_LEN, sluice_dp_rss_key);
 }

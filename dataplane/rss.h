@@ -21,6 +21,10 @@ extern const uint8_t sluice_dp_rss_key[SLUICE_DP_RSS_KEY_LEN];
  * addresses and ports in host byte order. */
 uint32_t sluice_dp_rss_hash_v4(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport);
 
+/* The same for IPv6: addresses as in the header (16 bytes each). */
+uint32_t sluice_dp_rss_hash_v6(const uint8_t *src, const uint8_t *dst, uint16_t sport,
+			       uint16_t dport);
+
 /* The queue a RETA of reta_size entries, filled round-robin over n_queues,
  * gives a hash: the low bits index the RETA. */
 static inline uint16_t sluice_dp_rss_queue(uint32_t hash, uint16_t reta_size, uint16_t n_queues)

@@ -6,7 +6,8 @@
  * name cannot mean one thing on one path and another on the other. A few
  * of them only the DPDK path can keep (flow_live, flow_insert_capped,
  * arp_replies, nd_replies, busy_*): the XDP path leaves them 0 rather than
- * fill them with something else. Counters only XDP keeps are its own list
+ * fill them with something else; so are handoff_* (ICMP errors passed
+ * between DPDK workers, which XDP does not have). Counters only XDP keeps are its own list
  * (SLUICE_XDP_COUNTERS, bpf/xdp_abi.h). Compiles for user space and BPF.
  */
 #ifndef SLUICE_COUNTERS_H
@@ -24,7 +25,8 @@
 	X(flow_live) X(flow_inserts) X(flow_evictions) X(flow_expired)         \
 	X(flow_repicks) X(flow_insert_capped) X(flow_reopened)                    \
 	X(icmp_too_big_sent) X(arp_replies) X(nd_replies)                         \
-	X(busy_cycles) X(busy_packets) X(snapshot_rejected)
+	X(busy_cycles) X(busy_packets) X(snapshot_rejected)                       \
+	X(handoff_sent) X(handoff_received) X(handoff_dropped)
 
 struct sluice_lcore_counters {
 #define SLUICE_X_FIELD(name) __u64 name;

@@ -445,7 +445,12 @@ static void drain_rx(void)
 static int dp_up(void **state)
 {
 	char sockarg[128];
-	const char *app[] = {"--instance", instance, "--flows", "65536", NULL};
+	const char *app[] = {"--instance", instance, "--flows", "65536", NULL, NULL, NULL};
+
+	if (t_nq > 1) { /* this process spreads flows as sluice's RSS would */
+		app[4] = "--assume-reta";
+		app[5] = RTE_STR(SLUICE_DP_RETA_SIZE);
+	}
 	uint64_t t0;
 	(void)state;
 
@@ -729,6 +734,78 @@ static void test_two_workers_sticky(void **state)
 	assert_int_equal(st.ports[0].n_queues, 2);
 }
 
+static uint64_t lcore_counter(unsigned int w, size_t off)
+{
+	return __atomic_load_n((const uint64_t *)((const char *)&st.lcores[w].counters + off),
+			       __ATOMIC_RELAXED);
+}
+
+/*
+ * A router's frag-needed about a packet a backend sent for a flow arrives
+ * on the other worker's queue (a NIC hashes it on its own addresses,
+ * router to VIP): that worker hands it to the flow's, which sends it to
+ * the backend in the flow's entry. The flows chosen are on a draining
+ * backend, which the table no longer gives them: the worker without the
+ * entry would send the error elsewhere.
+ */
+static void test_icmp_error_handed_to_flow_worker(void **state)
+{
+	static const uint8_t router[4] = {192, 0, 2, 254};
+	unsigned int sent[2] = {0, 0}, n = 0;
+	char err[256];
+	(void)state;
+
+	assert_int_equal(sluice_config_create(instance, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(publish(1), 0);
+	wait_seen(1);
+	round_trip(0, FLOWS, 1, true);
+	assert_int_equal(publish(2), 0); /* backend 2 drains: kept by entries only */
+	wait_seen(2);
+	build(oracle_snap, 2);
+	for (unsigned int f = 0; f < FLOWS && n < 64; f++) {
+		const struct sluice_backend *by_table = sluice_snapshot_pick(
+			oracle_snap, &oracle_snap->vips[3],
+			t_hash4(6, client4, vip4, (uint16_t)(1024 + f), 80, 77));
+		uint16_t owner = flow_queue(f), q = (uint16_t)(1 - owner);
+		struct frame quoted, fr;
+		struct rte_mbuf *m;
+		struct out o;
+		const uint8_t *b;
+		uint64_t t0 = now_ms();
+
+		if (last_backend[f] != 2 || by_table->id == 2)
+			continue;
+		fr_ipv4(&quoted, 0, 6, vip4, client4, 80, (uint16_t)(1024 + f), SLUICE_TCP_ACK,
+			1400, 0x4000);
+		fr_icmp4_frag_needed(&fr, router, vip4, &quoted, 28, 1400);
+		m = t_mbuf(&fr);
+		tx_all(q, &m, 1);
+		sent[q]++;
+		n++;
+		for (o.queue = 0;; o.queue = (uint16_t)((o.queue + 1) % 2)) {
+			if (rte_eth_rx_burst(t_port, o.queue, &m, 1) == 1)
+				break;
+			if (now_ms() - t0 > 2000)
+				fail_msg("flow %u: the ICMP error did not come back", f);
+		}
+		b = rte_pktmbuf_mtod(m, const uint8_t *);
+		o.backend = fr_get16(b + 32);
+		if (b[14 + 9] != 4 || b[34 + 9] != 1 || o.queue != owner || o.backend != 2)
+			fail_msg("flow %u: ICMP error sent by worker %u to backend %u, expected "
+				 "worker %u, backend 2", f, o.queue, o.backend, owner);
+		rte_pktmbuf_free(m);
+	}
+	assert_true(n >= 8 && sent[0] > 0 && sent[1] > 0);
+	for (unsigned int w = 0; w < 2; w++) {
+		wait_lcore_counter(w, offsetof(struct sluice_lcore_counters, handoff_sent), sent[w],
+				   "handoff_sent");
+		wait_lcore_counter(w, offsetof(struct sluice_lcore_counters, handoff_received),
+				   sent[1 - w], "handoff_received");
+		assert_int_equal(lcore_counter(w, offsetof(struct sluice_lcore_counters,
+							   handoff_dropped)), 0);
+	}
+}
+
 /* One request on DPDK's telemetry socket; the reply in buf. */
 static void telemetry(const char *cmd, char *buf, size_t len)
 {
@@ -908,6 +985,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_startup_errors, NULL, dp_down),
 		cmocka_unit_test_setup_teardown(test_queues_per_worker, NULL, dp_down),
 		cmocka_unit_test_setup_teardown(test_two_workers_sticky, dp_up_two, dp_down),
+		cmocka_unit_test_setup_teardown(test_icmp_error_handed_to_flow_worker, dp_up_two,
+						dp_down),
 	};
 
 	if (argc != 2 && argc != 3) {
