@@ -28,7 +28,6 @@
 #define POOL_MIN 4095
 #define FRAME_OVERHEAD (RTE_ETHER_HDR_LEN + 4 + RTE_ETHER_CRC_LEN) /* one VLAN tag */
 
-
 /* What the NIC hashes on: the 5-tuple of TCP and UDP over IPv4 and IPv6,
  * the addresses of everything else. Fragments hash on their addresses
  * only (a later fragment carries no ports), so all fragments of a datagram
@@ -69,7 +68,8 @@ static uint64_t rss_functions(const struct dp_app *app, uint16_t port,
 	if (hf == 0)
 		/* memif and af_packet: the peer, or the kernel's fanout hash,
 		 * picks the queue. Correct as long as it keeps a flow on one
-		 * queue, which both do. */
+		 * queue: a memif peer decides; af_packet's fanout may roll a
+		 * packet over to another socket when its ring is full. */
 		DP_LOG(WARNING, "port %u (%s) has no RSS: which of its %u queues a packet "
 				"arrives on is up to the device or its peer, and a flow must "
 				"always use the same one",
