@@ -17,6 +17,7 @@
 #include "sluice/shm.h"
 #include "options.h"
 #include "process.h"
+#include "rss.h"
 
 extern int sluice_dp_logtype;
 #define DP_LOG(level, fmt, ...) \
@@ -63,20 +64,30 @@ struct dp_app {
 	uint16_t ports[SLUICE_DP_MAX_PORTS];		/* DPDK port ids in use */
 	uint16_t n_queues[SLUICE_DP_MAX_PORTS];		/* RX = TX queues, by port id */
 	bool started[SLUICE_DP_MAX_PORTS];		/* by port id */
+	uint64_t rss_hf[SLUICE_DP_MAX_PORTS];		/* hash functions in use; 0: no RSS */
+	uint8_t rss_key_len[SLUICE_DP_MAX_PORTS];	/* of sluice_dp_rss_key; 0: the device's key */
+	uint16_t reta_size[SLUICE_DP_MAX_PORTS];	/* programmed by sluice; 0: not */
 	struct rte_mempool *pools[RTE_MAX_NUMA_NODES];	/* one per socket in use */
 	struct sluice_status_region status;		/* created at start */
 	struct sluice_lcore_status *private_status;	/* --no-shm: not shared */
+	/* Per port, in ports[] order: the status region's, or private with
+	 * --no-shm. Written by the main lcore only. */
+	struct sluice_port_status *port_status;
 	struct sluice_config_region cfg_region;		/* mapped once sluiced made it */
 	/* Workers read the config through this pointer: NULL until the
 	 * region is attached (release store by main, acquire loads). */
 	struct sluice_config_region *cfg;
 	uint64_t cfg_attach_ns;				/* when it was attached */
+	/* Per worker: mbufs other workers hand it (ICMP errors about its
+	 * flows); NULL with one worker. */
+	struct rte_ring *handoff[SLUICE_MAX_LCORES];
 };
 
 /* Set by the signal handlers; every loop checks it. */
 extern volatile bool dp_force_quit;
 
 /* ports.c */
+#define DP_RETA_MAX 2048 /* ice */
 int dp_ports_init(struct dp_app *app);
 void dp_ports_check_links(struct dp_app *app, bool log_all);
 void dp_ports_fini(struct dp_app *app);
@@ -86,6 +97,7 @@ int dp_status_init(struct dp_app *app);
 int dp_config_poll(struct dp_app *app);
 void dp_status_log(const struct dp_app *app, bool final);
 void dp_status_watch(const struct dp_app *app);
+void dp_status_ports(struct dp_app *app);
 void dp_status_fini(struct dp_app *app);
 
 /* worker.c */

@@ -26,7 +26,9 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_mbuf.h>
 #include <rte_pdump.h>
+#include <rte_ring.h>
 
 #include "dp.h"
 
@@ -34,6 +36,7 @@ RTE_LOG_REGISTER(sluice_dp_logtype, sluice.dp, INFO);
 
 #define EXIT_USAGE 2
 #define HOUSEKEEPING_MS 100
+#define HANDOFF_RING 1024 /* ICMP errors in flight to one worker */
 
 static void on_signal(int sig)
 {
@@ -96,11 +99,34 @@ static int workers_create(struct dp_app *app)
 	return 0;
 }
 
+/* A ring per worker for the ICMP errors other workers hand it: multi-
+ * producer, single consumer, on the worker's socket. */
+static int handoff_rings_create(struct dp_app *app)
+{
+	if (app->n_workers < 2)
+		return 0;
+	for (unsigned int i = 0; i < app->n_workers; i++) {
+		char name[RTE_RING_NAMESIZE];
+
+		snprintf(name, sizeof(name), "sluice_handoff_%u", i);
+		app->handoff[i] = rte_ring_create(name, HANDOFF_RING, app->workers[i]->socket,
+						  RING_F_SC_DEQ);
+		if (!app->handoff[i]) {
+			DP_LOG(ERR, "cannot create the hand-off ring of worker %u: %s", i,
+			       rte_strerror(rte_errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int flow_tables_create(struct dp_app *app)
 {
 	for (unsigned int i = 0; i < app->n_workers; i++) {
 		struct dp_worker *w = app->workers[i];
 		int rc = sluice_dp_lcore_init(&w->dp, &app->opt.dp, w->status, w->socket);
+
+		w->dp.self = (uint16_t)w->index;
 
 		if (rc < 0) {
 			DP_LOG(ERR, "lcore %u: cannot allocate a flow table for %u flows: %s "
@@ -130,6 +156,7 @@ static int housekeeping(struct dp_app *app)
 		if (ticks % per_s == 0) {
 			dp_ports_check_links(app, false);
 			dp_status_watch(app);
+			dp_status_ports(app);
 		}
 		if (app->opt.stats_interval_s && ticks % (per_s * app->opt.stats_interval_s) == 0)
 			dp_status_log(app, false);
@@ -139,6 +166,16 @@ static int housekeeping(struct dp_app *app)
 
 static void cleanup(struct dp_app *app)
 {
+	/* What a worker handed and the other never took, before the pools
+	 * its mbufs belong to go. */
+	for (unsigned int i = 0; i < app->n_workers; i++) {
+		struct rte_mbuf *m = NULL;
+
+		while (app->handoff[i] && rte_ring_dequeue(app->handoff[i], (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+		rte_ring_free(app->handoff[i]);
+		app->handoff[i] = NULL;
+	}
 	dp_ports_fini(app);
 	for (unsigned int i = 0; i < app->n_workers; i++) {
 		sluice_dp_lcore_fini(&app->workers[i]->dp);
@@ -181,7 +218,8 @@ int main(int argc, char **argv)
 		status = rc == -EXIT_USAGE ? EXIT_USAGE : 1;
 		goto out;
 	}
-	if (dp_ports_init(&app) < 0 || dp_status_init(&app) < 0 || flow_tables_create(&app) < 0)
+	if (dp_ports_init(&app) < 0 || dp_status_init(&app) < 0 || flow_tables_create(&app) < 0 ||
+	    handoff_rings_create(&app) < 0)
 		goto out;
 	dp_telemetry_init(&app);
 
@@ -200,6 +238,7 @@ int main(int argc, char **argv)
 	status = launched ? housekeeping(&app) : 1;
 	dp_force_quit = true;
 	rte_eal_mp_wait_lcore();
+	dp_status_ports(&app);
 	dp_status_log(&app, true);
 	DP_LOG(INFO, "stopped");
 out:

@@ -29,6 +29,7 @@ enum {
 	OPT_OWN_ADDR,
 	OPT_LB_MAC,
 	OPT_STATS_INTERVAL,
+	OPT_ASSUME_RETA,
 	OPT_HELP,
 };
 
@@ -49,6 +50,7 @@ static const struct option longopts[] = {
 	{"own-addr", required_argument, NULL, OPT_OWN_ADDR},
 	{"lb-mac", required_argument, NULL, OPT_LB_MAC},
 	{"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
+	{"assume-reta", required_argument, NULL, OPT_ASSUME_RETA},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -78,6 +80,10 @@ void dp_options_usage(FILE *f, const char *prog)
 		"  --lb-mac MAC         source MAC of what sluice-dp sends (default: sluiced's,\n"
 		"                       else the port's)\n"
 		"  --stats-interval S   log a counters line every S seconds (default 0: never)\n"
+		"  --assume-reta N      ports without RSS (memif): the peer spreads flows over\n"
+		"                       the queues by sluice's RSS key and a round-robin RETA\n"
+		"                       of N entries, so ICMP errors can go to their flow's\n"
+		"                       worker (default 0: not known)\n"
 		"  --help               this text\n",
 		prog, DP_DEFAULT_INSTANCE, SLUICE_TIMEOUT_TCP_S, SLUICE_TIMEOUT_UDP_S,
 		SLUICE_TIMEOUT_CLOSING_S, SLUICE_DP_BURST_MAX, SLUICE_DP_MAX_OWN);
@@ -229,6 +235,11 @@ int dp_options_parse(int argc, char **argv, struct dp_options *o)
 				return -1;
 			}
 			o->dp.lb_mac_set = true;
+			break;
+		case OPT_ASSUME_RETA:
+			if (parse_u32("assume-reta", optarg, 1, 65535, &v) < 0)
+				return -1;
+			o->assume_reta = v;
 			break;
 		case OPT_STATS_INTERVAL:
 			if (parse_u32("stats-interval", optarg, 0, 86400, &v) < 0)

@@ -18,6 +18,8 @@ struct dp_options {
 	unsigned int rx_desc;		/* RX descriptors per queue */
 	unsigned int tx_desc;		/* TX descriptors per queue */
 	unsigned int stats_interval_s;	/* log a counters line this often; 0: never */
+	unsigned int assume_reta;	/* a port without RSS: its peer spreads by sluice's
+					 * key and a round-robin RETA of this size; 0: not */
 	struct sluice_dp_config dp;	/* processing settings (port MACs filled later) */
 };
 

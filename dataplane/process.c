@@ -19,6 +19,7 @@
 #include "sluice/encap.h"
 #include "neigh.h"
 #include "process.h"
+#include "rss.h"
 
 #define PREFETCH_AHEAD 4
 #define SEND SLUICE_DROP_MAX /* "verdict: transmit" among the drop reasons */
@@ -243,6 +244,33 @@ static int do_neigh(struct sluice_dp_lcore *lc, const struct sluice_snapshot *sn
 	return r == 0 ? SEND : r;
 }
 
+/* The worker whose queue the NIC gives the packets of the flow an ICMP
+ * error quotes (RSS with sluice's key and a round-robin RETA, as ports.c
+ * sets up), or lc->self when that is unknown or this one. The NIC hashed
+ * the error itself on its outer addresses, router to VIP: usually another
+ * queue than the flow's. */
+static uint16_t flow_owner(const struct sluice_dp_lcore *lc, uint16_t port,
+			   const struct sluice_flow_key *k)
+{
+	uint16_t reta = port < SLUICE_DP_MAX_PORTS ? lc->cfg->reta_size[port] : 0;
+	uint32_t h;
+
+	if (lc->handed || lc->cfg->n_workers < 2 || reta == 0 || (!k->sport && !k->dport))
+		return lc->self;
+	if (k->family == SLUICE_FAMILY_V4) {
+		uint32_t s, d;
+
+		memcpy(&s, k->src, 4);
+		memcpy(&d, k->dst, 4);
+		h = sluice_dp_rss_hash_v4(rte_be_to_cpu_32(s), rte_be_to_cpu_32(d),
+					  rte_be_to_cpu_16(k->sport), rte_be_to_cpu_16(k->dport));
+	} else {
+		h = sluice_dp_rss_hash_v6(k->src, k->dst, rte_be_to_cpu_16(k->sport),
+					  rte_be_to_cpu_16(k->dport));
+	}
+	return sluice_dp_rss_queue(h, reta, lc->cfg->n_workers);
+}
+
 /* Global settings for this burst: the snapshot's, with our source MAC
  * (override, else the snapshot's, else the port's). */
 static void burst_global(const struct sluice_dp_lcore *lc, const struct sluice_snapshot *snap,
@@ -277,6 +305,7 @@ uint16_t sluice_dp_process(struct sluice_dp_lcore *lc, const struct sluice_snaps
 
 	if (n > SLUICE_DP_BURST_MAX)
 		n = SLUICE_DP_BURST_MAX; /* callers respect the limit; never overrun */
+	lc->n_handoff = 0;
 	burst_global(lc, snap, port, &g, &mtu);
 
 	/* Pass 1: classify, match, hash, prefetch the bucket. */
@@ -326,8 +355,18 @@ uint16_t sluice_dp_process(struct sluice_dp_lcore *lc, const struct sluice_snaps
 		int r;
 
 		switch (s->p.kind) {
+		case SLUICE_PKT_ICMP_ERR: {
+			uint16_t owner = flow_owner(lc, port, &s->p.key);
+
+			if (owner != lc->self) {
+				lc->handoff_m[lc->n_handoff] = m;
+				lc->handoff_to[lc->n_handoff++] = owner;
+				continue;
+			}
+			r = do_flow(lc, snap, &g, mtu, m, s, tick, now);
+			break;
+		}
 		case SLUICE_PKT_FLOW:
-		case SLUICE_PKT_ICMP_ERR:
 			r = do_flow(lc, snap, &g, mtu, m, s, tick, now);
 			break;
 		case SLUICE_PKT_ARP:
@@ -347,6 +386,8 @@ uint16_t sluice_dp_process(struct sluice_dp_lcore *lc, const struct sluice_snaps
 	}
 	if (n_drop)
 		rte_pktmbuf_free_bulk(drop, n_drop);
+	if (lc->handed)
+		return (uint16_t)n_out; /* counted by the worker that received them */
 	lc->ctr.rx_packets += n;
 	lc->ctr.rx_bytes += rx_bytes;
 	return (uint16_t)n_out;

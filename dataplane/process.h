@@ -43,6 +43,11 @@ struct sluice_dp_config {
 	unsigned int n_own;			/* extra own addresses (ARP/ND), --own-addr */
 	struct sluice_addr own[SLUICE_DP_MAX_OWN];
 	struct rte_ether_addr port_mac[SLUICE_DP_MAX_PORTS]; /* fallback source MAC per port */
+	/* Which worker a flow's packets reach (rss.h): the workers' number,
+	 * and per port the RETA size its queues are spread with, 0 when the
+	 * spread is not known (no hand-off on that port). */
+	uint16_t n_workers;
+	uint16_t reta_size[SLUICE_DP_MAX_PORTS];
 };
 
 /* A token bucket in TSC units: a token costs tsc_hz. */
@@ -73,6 +78,16 @@ struct sluice_dp_lcore {
 	struct sluice_dp_limit syn_limit;
 	struct sluice_dp_limit icmp_limit;
 	struct sluice_dp_pkt scratch[SLUICE_DP_BURST_MAX];
+	/* Hand-off: an ICMP error about a flow whose packets RSS gives to
+	 * another worker is left here for the caller to pass on (its flow
+	 * entry, the backend the flow really uses, is in that worker's
+	 * table). self: this lcore's queue (= worker) index; handed: the
+	 * burst was handed over already, never pass it on again. */
+	uint16_t self;
+	bool handed;
+	uint16_t n_handoff;
+	struct rte_mbuf *handoff_m[SLUICE_DP_BURST_MAX];
+	uint16_t handoff_to[SLUICE_DP_BURST_MAX];
 } __rte_cache_aligned;
 
 /* Set up lc for one lcore: its flow table on socket, counters into status
@@ -85,7 +100,8 @@ void sluice_dp_lcore_fini(struct sluice_dp_lcore *lc);
 /*
  * Process n (<= SLUICE_DP_BURST_MAX) mbufs received on port under snap
  * (NULL: nothing published yet), at TSC now. Packets to send back out of
- * port are stored in out (room for n); the others are freed and counted.
+ * port are stored in out (room for n); the ones for another worker (see
+ * handoff_m) are left in lc->handoff_m; the others are freed and counted.
  * Returns the number of packets in out.
  */
 uint16_t sluice_dp_process(struct sluice_dp_lcore *lc, const struct sluice_snapshot *snap,

@@ -12,23 +12,51 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include <rte_ethdev.h>
 #include <rte_malloc.h>
+#include <rte_string_fns.h>
 
 #include "dp.h"
 
 #define STALL_NS (1000ull * 1000 * 1000)
 #define U(x) ((unsigned long long)(x))
 
+/* Name and id of every port in its slot, then n_ports: a reader that sees
+ * a slot counted sees its name. */
+static void ports_describe(struct dp_app *app)
+{
+	for (unsigned int p = 0; p < app->n_ports; p++) {
+		struct sluice_port_status *ps = &app->port_status[p];
+		char name[RTE_ETH_NAME_MAX_LEN];
+
+		ps->port_id = app->ports[p];
+		ps->n_queues = app->n_queues[app->ports[p]];
+		if (rte_eth_dev_get_name_by_port(app->ports[p], name) < 0)
+			snprintf(name, sizeof(name), "port%u", app->ports[p]);
+		rte_strscpy(ps->name, name, sizeof(ps->name)); /* truncated if need be */
+	}
+	if (!app->opt.no_shm)
+		__atomic_store_n(&app->status.hdr->n_ports, app->n_ports, __ATOMIC_RELEASE);
+}
+
 int dp_status_init(struct dp_app *app)
 {
 	char err[256];
 	int rc;
 
+	if (app->n_ports > SLUICE_MAX_PORTS) {
+		DP_LOG(ERR, "%u ports: the status region has room for %d", app->n_ports,
+		       SLUICE_MAX_PORTS);
+		return -E2BIG;
+	}
 	if (app->opt.no_shm) {
 		app->private_status = rte_zmalloc("sluice_status",
 						  app->n_workers * sizeof(*app->private_status),
 						  RTE_CACHE_LINE_SIZE);
-		if (!app->private_status) {
+		app->port_status = rte_zmalloc("sluice_port_status",
+					       SLUICE_MAX_PORTS * sizeof(*app->port_status),
+					       RTE_CACHE_LINE_SIZE);
+		if (!app->private_status || !app->port_status) {
 			DP_LOG(ERR, "cannot allocate status memory");
 			return -ENOMEM;
 		}
@@ -39,7 +67,10 @@ int dp_status_init(struct dp_app *app)
 			DP_LOG(ERR, "%s", err);
 			return rc;
 		}
+		app->port_status = app->status.ports;
 	}
+	ports_describe(app);
+	dp_status_ports(app);
 	for (unsigned int i = 0; i < app->n_workers; i++) {
 		struct dp_worker *w = app->workers[i];
 
@@ -98,6 +129,44 @@ void dp_status_watch(const struct dp_app *app)
 	}
 }
 
+/*
+ * The devices' own counters into the port slots: drops that happen before
+ * a worker reads a packet (imissed above all: the worker did not empty its
+ * queue in time) show nowhere else. Here on the main lcore, not in the
+ * workers: rte_eth_stats_get may be a firmware round trip. Each word has
+ * this one writer and is stored whole, so a reader sees each counter as
+ * of one reading or the next, never torn.
+ */
+void dp_status_ports(struct dp_app *app)
+{
+	for (unsigned int p = 0; p < app->n_ports; p++) {
+		struct sluice_port_status *ps = &app->port_status[p];
+		uint16_t port = app->ports[p], nq = RTE_MIN(ps->n_queues, SLUICE_MAX_PORT_QUEUES);
+		struct rte_eth_stats s;
+		struct rte_eth_link link;
+
+		if (rte_eth_link_get_nowait(port, &link) == 0) {
+			__atomic_store_n(&ps->link_up, link.link_status, __ATOMIC_RELAXED);
+			__atomic_store_n(&ps->link_speed_mbps, link.link_speed, __ATOMIC_RELAXED);
+		}
+		if (rte_eth_stats_get(port, &s) < 0)
+			continue;
+#define SLUICE_X_STORE(name) __atomic_store_n(&ps->counters.name, s.name, __ATOMIC_RELAXED);
+		SLUICE_PORT_COUNTERS(SLUICE_X_STORE)
+#undef SLUICE_X_STORE
+		for (uint16_t q = 0; q < nq && q < RTE_ETHDEV_QUEUE_STAT_CNTRS; q++) {
+			struct sluice_queue_counters *qc = &ps->queue[q];
+
+			__atomic_store_n(&qc->rx_packets, s.q_ipackets[q], __ATOMIC_RELAXED);
+			__atomic_store_n(&qc->rx_bytes, s.q_ibytes[q], __ATOMIC_RELAXED);
+			__atomic_store_n(&qc->tx_packets, s.q_opackets[q], __ATOMIC_RELAXED);
+			__atomic_store_n(&qc->tx_bytes, s.q_obytes[q], __ATOMIC_RELAXED);
+			__atomic_store_n(&qc->errors, s.q_errors[q], __ATOMIC_RELAXED);
+		}
+		__atomic_store_n(&ps->updated_ns, sluice_now_ns(), __ATOMIC_RELEASE);
+	}
+}
+
 static void log_counters(const char *who, const struct sluice_lcore_counters *c)
 {
 	char drops[512];
@@ -140,6 +209,14 @@ void dp_status_log(const struct dp_app *app, bool final)
 	}
 	if (!final || app->n_workers > 1)
 		log_counters("all lcores", &sum);
+	for (unsigned int p = 0; p < app->n_ports; p++) {
+		const struct sluice_port_counters *c = &app->port_status[p].counters;
+
+		DP_LOG(INFO, "port %u (%s): rx %llu tx %llu pkts, imissed %llu, rx_nombuf %llu, "
+			     "ierrors %llu, oerrors %llu",
+		       app->ports[p], app->port_status[p].name, U(c->ipackets), U(c->opackets),
+		       U(c->imissed), U(c->rx_nombuf), U(c->ierrors), U(c->oerrors));
+	}
 }
 
 void dp_status_fini(struct dp_app *app)
@@ -153,4 +230,7 @@ void dp_status_fini(struct dp_app *app)
 	sluice_status_close(&app->status);
 	rte_free(app->private_status);
 	app->private_status = NULL;
+	if (app->opt.no_shm)
+		rte_free(app->port_status);
+	app->port_status = NULL;
 }

@@ -6,11 +6,13 @@
  *   /sluice/flows           flow-table occupancy per worker
  *   /sluice/generation      published generation and each worker's
  *   /sluice/flow,P,C,CP,V,VP  the flow-table entry of one flow (explain)
+ *   /sluice/ports           queues, RSS and RETA, and the NIC's counters
  * The callbacks run on the telemetry thread and read what the workers
  * flushed to their status slots (at most a millisecond old): aligned
  * 64-bit words with one writer, read whole.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,13 +89,17 @@ static int cmd_flows(const char *cmd, const char *params, struct rte_tel_data *d
 {
 	uint64_t entries = 0, capacity = 0;
 	struct rte_tel_data *per = rte_tel_data_alloc();
+	char key[24];
 
 	(void)cmd;
 	(void)params;
 	if (!per)
 		return -ENOMEM;
 	rte_tel_data_start_dict(d);
-	rte_tel_data_start_array(per, RTE_TEL_CONTAINER);
+	/* A dict by "lcoreN", not an array: DPDK 22.11 refuses dicts in
+	 * arrays (rte_tel_data_add_array_container takes arrays only), and
+	 * the per-worker list used to vanish from the answer. */
+	rte_tel_data_start_dict(per);
 	for (unsigned int i = 0; i < tel_app->n_workers; i++) {
 		const struct dp_worker *w = tel_app->workers[i];
 		const struct sluice_lcore_counters *c = &w->status->counters;
@@ -114,7 +120,9 @@ static int cmd_flows(const char *cmd, const char *params, struct rte_tel_data *d
 		rte_tel_data_add_dict_u64(l, "expired", c->flow_expired);
 		rte_tel_data_add_dict_u64(l, "repicks", c->flow_repicks);
 		rte_tel_data_add_dict_u64(l, "insert_capped", c->flow_insert_capped);
-		rte_tel_data_add_array_container(per, l, 0);
+		snprintf(key, sizeof(key), "lcore%u", w->lcore_id);
+		if (rte_tel_data_add_dict_container(per, key, l, 0) < 0)
+			rte_tel_data_free(l);
 	}
 	rte_tel_data_add_dict_u64(d, "entries", entries);
 	rte_tel_data_add_dict_u64(d, "capacity", capacity);
@@ -259,6 +267,70 @@ static int cmd_flow(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/* One port: how its queues are spread (RSS, RETA) and the device's own
+ * counters, as the main lcore last read them (at most a second old). */
+static struct rte_tel_data *port_data(const struct sluice_port_status *ps)
+{
+	struct rte_tel_data *o = rte_tel_data_alloc(), *qs = rte_tel_data_alloc();
+	uint16_t port = ps->port_id;
+
+	if (!o || !qs) {
+		rte_tel_data_free(o);
+		rte_tel_data_free(qs);
+		return NULL;
+	}
+	rte_tel_data_start_dict(o);
+	rte_tel_data_add_dict_int(o, "port", port);
+	rte_tel_data_add_dict_string(o, "name", ps->name);
+	rte_tel_data_add_dict_int(o, "link_up", (int)__atomic_load_n(&ps->link_up,
+								       __ATOMIC_RELAXED));
+	rte_tel_data_add_dict_u64(o, "queues", ps->n_queues);
+	rte_tel_data_add_dict_u64(o, "rss_hf", tel_app->rss_hf[port]);
+	rte_tel_data_add_dict_string(o, "rss_key", !tel_app->rss_hf[port] ? "none"
+						   : tel_app->rss_key_len[port] ? "sluice"
+										: "device");
+	rte_tel_data_add_dict_u64(o, "reta_size", tel_app->reta_size[port]);
+#define SLUICE_X_ADD(name) \
+	rte_tel_data_add_dict_u64(o, #name, __atomic_load_n(&ps->counters.name, __ATOMIC_RELAXED));
+	SLUICE_PORT_COUNTERS(SLUICE_X_ADD)
+#undef SLUICE_X_ADD
+	/* Dicts by "qN" and "portN": 22.11 takes no dict into an array. */
+	rte_tel_data_start_dict(qs);
+	for (unsigned int q = 0; q < ps->n_queues && q < SLUICE_MAX_PORT_QUEUES; q++) {
+		struct rte_tel_data *qd = rte_tel_data_alloc();
+		char key[16];
+
+		if (!qd)
+			continue;
+		rte_tel_data_start_dict(qd);
+#define SLUICE_X_ADD(name) \
+	rte_tel_data_add_dict_u64(qd, #name, __atomic_load_n(&ps->queue[q].name, __ATOMIC_RELAXED));
+		SLUICE_QUEUE_COUNTERS(SLUICE_X_ADD)
+#undef SLUICE_X_ADD
+		snprintf(key, sizeof(key), "q%u", q);
+		if (rte_tel_data_add_dict_container(qs, key, qd, 0) < 0)
+			rte_tel_data_free(qd);
+	}
+	rte_tel_data_add_dict_container(o, "per_queue", qs, 0);
+	return o;
+}
+
+static int cmd_ports(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_dict(d);
+	for (unsigned int p = 0; p < tel_app->n_ports; p++) {
+		struct rte_tel_data *o = port_data(&tel_app->port_status[p]);
+		char key[16];
+
+		snprintf(key, sizeof(key), "port%u", tel_app->port_status[p].port_id);
+		if (o && rte_tel_data_add_dict_container(d, key, o, 0) < 0)
+			rte_tel_data_free(o);
+	}
+	return 0;
+}
+
 typedef int (*tel_cmd)(const char *cmd, const char *params, struct rte_tel_data *d);
 
 static int guarded(tel_cmd fn, const char *cmd, const char *params, struct rte_tel_data *d)
@@ -292,6 +364,11 @@ static int tel_flow(const char *cmd, const char *params, struct rte_tel_data *d)
 	return guarded(cmd_flow, cmd, params, d);
 }
 
+static int tel_ports(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	return guarded(cmd_ports, cmd, params, d);
+}
+
 void dp_telemetry_fini(void)
 {
 	pthread_mutex_lock(&tel_lock);
@@ -318,6 +395,10 @@ int dp_telemetry_init(const struct dp_app *app)
 		rc = rte_telemetry_register_cmd("/sluice/flow", tel_flow,
 						"The flow-table entry of a flow. Parameters: "
 						"tcp|udp,CLIENT,CPORT,VIP,VPORT");
+	if (rc == 0)
+		rc = rte_telemetry_register_cmd("/sluice/ports", tel_ports,
+						"Per port: queues, RSS, RETA and the device's "
+						"counters (imissed, rx_nombuf, per queue)");
 	if (rc < 0)
 		DP_LOG(WARNING, "telemetry commands not registered: %s", rte_strerror(-rc));
 	return rc;

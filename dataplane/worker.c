@@ -14,6 +14,7 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_ring.h>
 
 #include "snapshot.h"
 #include "dp.h"
@@ -44,6 +45,57 @@ static void tx_flush(struct dp_worker *w, uint16_t port)
 	c->tx_packets += sent;
 	c->tx_bytes += bytes;
 	b->n = 0;
+}
+
+/* Pass the ICMP errors this burst left for other workers to their rings.
+ * A full ring drops (counted): the hand-off must never make a worker wait
+ * for another. */
+static void handoff_send(struct dp_worker *w)
+{
+	struct sluice_dp_lcore *lc = &w->dp;
+
+	for (uint16_t i = 0; i < lc->n_handoff; i++) {
+		struct rte_ring *r = w->app->handoff[lc->handoff_to[i]];
+
+		if (likely(r && rte_ring_mp_enqueue(r, lc->handoff_m[i]) == 0)) {
+			lc->ctr.handoff_sent++;
+		} else {
+			lc->ctr.handoff_dropped++;
+			rte_pktmbuf_free(lc->handoff_m[i]);
+		}
+	}
+	lc->n_handoff = 0;
+}
+
+/* What other workers passed on: one at a time (they are rare, and each
+ * goes back out of the port it came in on, in m->port), never passed on
+ * again. */
+static void handoff_receive(struct dp_worker *w, const struct sluice_snapshot *snap,
+			    uint64_t now)
+{
+	struct rte_ring *r = w->app->handoff[w->index];
+	struct rte_mbuf *in[SLUICE_DP_BURST_MAX], *out;
+	unsigned int n;
+
+	if (likely(!r || rte_ring_empty(r)))
+		return;
+	n = rte_ring_sc_dequeue_burst(r, (void **)in, SLUICE_DP_BURST_MAX, NULL);
+	w->dp.handed = true;
+	for (unsigned int i = 0; i < n; i++) {
+		uint16_t port = in[i]->port;
+
+		w->dp.ctr.handoff_received++;
+		if (unlikely(port >= SLUICE_DP_MAX_PORTS || w->txq[port] == DP_NO_QUEUE)) {
+			rte_pktmbuf_free(in[i]);
+			continue;
+		}
+		if (sluice_dp_process(&w->dp, snap, port, &in[i], 1, &out, now) == 1) {
+			w->tx[port].m[w->tx[port].n++] = out;
+			if (w->tx[port].n >= w->app->opt.burst)
+				tx_flush(w, port);
+		}
+	}
+	w->dp.handed = false;
 }
 
 static void tx_flush_all(struct dp_worker *w)
@@ -154,6 +206,8 @@ int dp_worker_main(void *arg)
 			 * the whole burst. */
 			snap = load_snapshot(w, app, &acked);
 			nout = sluice_dp_process(&w->dp, snap, port, pkts, nb, out, start);
+			if (unlikely(w->dp.n_handoff))
+				handoff_send(w);
 			for (uint16_t i = 0; i < nout; i++)
 				b->m[b->n++] = out[i];
 			if (b->n >= burst)
@@ -164,8 +218,8 @@ int dp_worker_main(void *arg)
 		}
 		/* Idle: still acknowledge new generations, or the writer
 		 * would wait for this lcore until it counts as stale. */
-		if (!busy)
-			load_snapshot(w, app, &acked);
+		snap = busy ? w->snap : load_snapshot(w, app, &acked);
+		handoff_receive(w, snap, cur);
 	}
 
 	tx_flush_all(w);

@@ -83,10 +83,15 @@ static size_t config_region_size(void)
 	return config_snapshot_offset(2);
 }
 
-static size_t status_region_size(void)
+static size_t status_ports_offset(void)
 {
 	return sizeof(struct sluice_status_header) +
 	       (size_t)SLUICE_MAX_LCORES * sizeof(struct sluice_lcore_status);
+}
+
+static size_t status_region_size(void)
+{
+	return status_ports_offset() + (size_t)SLUICE_MAX_PORTS * sizeof(struct sluice_port_status);
 }
 
 /* Both headers start with magic and ABI version; check those and the size
@@ -161,12 +166,17 @@ int sluice_status_validate(const void *mem, size_t size, char *err, size_t errle
 		return rc;
 	if (h->header_size != sizeof(*h) ||
 	    h->lcore_status_size != sizeof(struct sluice_lcore_status) ||
-	    h->max_lcores != SLUICE_MAX_LCORES || h->lcores_offset != sizeof(*h))
+	    h->max_lcores != SLUICE_MAX_LCORES || h->lcores_offset != sizeof(*h) ||
+	    h->port_status_size != sizeof(struct sluice_port_status) ||
+	    h->max_ports != SLUICE_MAX_PORTS || h->ports_offset != status_ports_offset())
 		return sluice_errf(err, errlen, -EPROTO,
 			    "status region sizes differ from this build: built with other limits");
 	if (h->n_lcores > SLUICE_MAX_LCORES)
 		return sluice_errf(err, errlen, -EPROTO, "status region claims %u lcores, at most %u",
 			    h->n_lcores, SLUICE_MAX_LCORES);
+	if (h->n_ports > SLUICE_MAX_PORTS)
+		return sluice_errf(err, errlen, -EPROTO, "status region claims %u ports, at most %u",
+			    h->n_ports, SLUICE_MAX_PORTS);
 	if (h->region_size != size || size != status_region_size())
 		return sluice_errf(err, errlen, -EPROTO,
 			    "status region is %zu bytes, its header says %llu, expected %zu", size,
@@ -366,9 +376,13 @@ int sluice_status_create(const char *instance, unsigned int n_lcores,
 	h->max_lcores = SLUICE_MAX_LCORES;
 	h->n_lcores = n_lcores;
 	h->writer_pid = (__u32)getpid();
+	h->port_status_size = sizeof(struct sluice_port_status);
+	h->ports_offset = status_ports_offset();
+	h->max_ports = SLUICE_MAX_PORTS;
 	__atomic_store_n(&h->magic, SLUICE_STATUS_MAGIC, __ATOMIC_RELEASE);
 	st->hdr = h;
 	st->lcores = (struct sluice_lcore_status *)((char *)mem + sizeof(*h));
+	st->ports = (struct sluice_port_status *)((char *)mem + status_ports_offset());
 	st->size = status_region_size();
 	st->writable = true;
 	return 0;
@@ -396,6 +410,7 @@ int sluice_status_attach(const char *instance, struct sluice_status_region *st, 
 	}
 	st->hdr = mem;
 	st->lcores = (struct sluice_lcore_status *)((char *)mem + sizeof(*st->hdr));
+	st->ports = (struct sluice_port_status *)((char *)mem + status_ports_offset());
 	st->size = size;
 	st->writable = false;
 	return 0;

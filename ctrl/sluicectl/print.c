@@ -155,6 +155,35 @@ static void print_counts(FILE *f, const char *name, const json_t *c)
 	fprintf(f, "%-44s %10s %10s %10s %10s\n", name, p, by, pps, bps);
 }
 
+/* The data plane's ports: imissed and rx_nombuf are packets the NIC
+ * dropped before any worker saw them, so they get columns of their own. */
+static void print_ports(FILE *f, const json_t *ports)
+{
+	const json_t *p, *q;
+	size_t i, j;
+
+	if (!json_array_size(ports))
+		return;
+	fprintf(f, "\n%-4s %-20s %-4s %12s %12s %10s %10s %10s %10s\n", "PORT", "DEVICE", "LINK",
+		"RX", "TX", "IMISSED", "RX_NOMBUF", "IERRORS", "OERRORS");
+	json_array_foreach(ports, i, p) {
+		const json_t *c = json_object_get(p, "counters");
+		char rx[16], tx[16];
+
+		print_si(rx, sizeof(rx), f_(c, "ipackets"));
+		print_si(tx, sizeof(tx), f_(c, "opackets"));
+		fprintf(f, "%-4lld %-20s %-4s %12s %12s %10lld %10lld %10lld %10lld\n", i_(p, "port"),
+			s_(p, "name"), b_(p, "link_up") ? "up" : "down", rx, tx, i_(c, "imissed"),
+			i_(c, "rx_nombuf"), i_(c, "ierrors"), i_(c, "oerrors"));
+		json_array_foreach(json_object_get(p, "per_queue"), j, q) {
+			print_si(rx, sizeof(rx), f_(q, "rx_packets"));
+			print_si(tx, sizeof(tx), f_(q, "tx_packets"));
+			fprintf(f, "  queue %-3lld %-20s %12s %12s %10lld\n", i_(q, "queue"), "", rx,
+				tx, i_(q, "errors"));
+		}
+	}
+}
+
 static void print_stats(FILE *f, const json_t *r)
 {
 	const json_t *dp = json_object_get(r, "dataplane"), *v, *b, *l, *x;
@@ -210,6 +239,7 @@ static void print_stats(FILE *f, const json_t *r)
 			any = true;
 		}
 	fprintf(f, "%s\n", any ? "" : " none");
+	print_ports(f, json_object_get(r, "ports"));
 	if (!json_array_size(json_object_get(r, "lcores")))
 		return;
 	fprintf(f, "\n%-6s %-8s %11s %10s %12s %12s %10s\n", "LCORE", "STATE", "HEARTBEAT",

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* `stats`: traffic per VIP and backend, drops by reason, per lcore. */
+/* `stats`: traffic per VIP and backend, drops by reason, per lcore, per
+ * data-plane port. */
 #include <string.h>
 
 #include "commands.h"
@@ -48,6 +49,53 @@ static json_t *lcores_json(const struct sluiced *d)
 			      "seen_generation",
 			      (json_int_t)__atomic_load_n(&l->seen_generation, __ATOMIC_ACQUIRE));
 		json_object_set_new(o, "counters", counters_json(&l->counters));
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+/* The data plane's ports: the NIC's own counters (drops before a worker
+ * read a packet) and per queue, as sluice-dp's main lcore last read them. */
+static json_t *ports_json(const struct sluiced *d)
+{
+	const struct sluice_status_region *st = dpwatch_status(d->dw);
+	json_t *arr = json_array();
+	unsigned int n = sluice_status_n_ports(st);
+	__u64 now = sluice_now_ns();
+
+	for (unsigned int i = 0; i < n; i++) {
+		const struct sluice_port_status *p = &st->ports[i];
+		__u64 at = __atomic_load_n(&p->updated_ns, __ATOMIC_ACQUIRE);
+		unsigned int nq = p->n_queues > SLUICE_MAX_PORT_QUEUES ? SLUICE_MAX_PORT_QUEUES
+								       : p->n_queues;
+		json_t *o, *c = json_object(), *qs = json_array();
+		char name[SLUICE_PORT_NAME_MAX];
+
+		memcpy(name, p->name, sizeof(name));
+		name[sizeof(name) - 1] = '\0'; /* the writer's NUL, whatever it wrote */
+		o = json_pack("{s:I, s:s, s:I, s:b}", "port", (json_int_t)p->port_id, "name", name,
+			      "queues", (json_int_t)p->n_queues, "link_up",
+			      __atomic_load_n(&p->link_up, __ATOMIC_RELAXED) != 0);
+		if (at)
+			json_object_set_new(o, "updated_age_ms",
+					    json_real(at >= now ? 0.0 : (double)(now - at) / 1e6));
+#define SLUICE_X_JSON(f)                                                                \
+	json_object_set_new(c, #f, json_integer((json_int_t)__atomic_load_n(&p->counters.f, \
+									    __ATOMIC_RELAXED)));
+		SLUICE_PORT_COUNTERS(SLUICE_X_JSON)
+#undef SLUICE_X_JSON
+		for (unsigned int q = 0; q < nq; q++) {
+			json_t *qo = json_pack("{s:I}", "queue", (json_int_t)q);
+
+#define SLUICE_X_JSON(f)                                                                 \
+	json_object_set_new(qo, #f, json_integer((json_int_t)__atomic_load_n(&p->queue[q].f, \
+									     __ATOMIC_RELAXED)));
+			SLUICE_QUEUE_COUNTERS(SLUICE_X_JSON)
+#undef SLUICE_X_JSON
+			json_array_append_new(qs, qo);
+		}
+		json_object_set_new(o, "counters", c);
+		json_object_set_new(o, "per_queue", qs);
 		json_array_append_new(arr, o);
 	}
 	return arr;
@@ -119,6 +167,7 @@ json_t *cmd_stats(struct sluiced *d, const json_t *req)
 	json_object_set_new(resp, "totals", counters_json(&total));
 	json_object_set_new(resp, "vips", vips);
 	json_object_set_new(resp, "lcores", lcores_json(d));
+	json_object_set_new(resp, "ports", ports_json(d));
 	xdp = counters_xdp(d->counters);
 	if (xdp)
 		json_object_set_new(resp, "xdp_counters", counters_json(&xdp->counters));

@@ -161,10 +161,12 @@ static void render_dataplane(struct sluiced *d, struct evbuffer *b)
 /* The per-lcore families, in SLUICE_LCORE_COUNTERS order. Each is
  * written whole (HELP, TYPE, one sample per lcore) before the next: the
  * exposition format wants a family's samples together. */
-static const struct lcore_family {
+struct counter_family {
 	const char *name;
-	size_t off;
-} lcore_families[] = {
+	size_t off; /* of the __u64 in its struct */
+};
+
+static const struct counter_family lcore_families[] = {
 #define SLUICE_X_FAMILY(name) {#name, offsetof(struct sluice_lcore_counters, name)},
 	SLUICE_LCORE_COUNTERS(SLUICE_X_FAMILY)
 #undef SLUICE_X_FAMILY
@@ -194,7 +196,7 @@ static void render_counters(struct sluiced *d, struct evbuffer *b)
 	if (n > SLUICE_MAX_LCORES)
 		n = SLUICE_MAX_LCORES;
 	for (size_t k = 0; k < sizeof(lcore_families) / sizeof(lcore_families[0]); k++) {
-		const struct lcore_family *f = &lcore_families[k];
+		const struct counter_family *f = &lcore_families[k];
 		/* Everything counts up but the flow table's occupancy. */
 		bool gauge = strcmp(f->name, "flow_live") == 0;
 
@@ -210,6 +212,93 @@ static void render_counters(struct sluiced *d, struct evbuffer *b)
 		}
 		if (xdp)
 			lcore_sample(b, metric, "xdp", &xdp->counters, f->off);
+	}
+}
+
+/* The data plane's ports, the NIC's own counters: labelled by DPDK port
+ * id and device name, and per queue (a queue is a worker's). */
+static const struct counter_family port_families[] = {
+#define SLUICE_X_FAMILY(name) {#name, offsetof(struct sluice_port_counters, name)},
+	SLUICE_PORT_COUNTERS(SLUICE_X_FAMILY)
+#undef SLUICE_X_FAMILY
+}, queue_families[] = {
+#define SLUICE_X_FAMILY(name) {#name, offsetof(struct sluice_queue_counters, name)},
+	SLUICE_QUEUE_COUNTERS(SLUICE_X_FAMILY)
+#undef SLUICE_X_FAMILY
+};
+
+static const char *const port_help[] = {
+	"Packets the port received (the NIC's count).",
+	"Bytes the port received.",
+	"Packets the port sent.",
+	"Bytes the port sent.",
+	"Packets the NIC dropped for want of a free RX descriptor: a worker did not keep up.",
+	"Erroneous packets the NIC dropped on receive.",
+	"Packets the NIC failed to send.",
+	"RX descriptors the NIC could not refill: the mbuf pool was empty.",
+};
+_Static_assert(sizeof(port_help) / sizeof(port_help[0]) ==
+		       sizeof(port_families) / sizeof(port_families[0]),
+	       "a help text per port counter");
+
+static __u64 load_u64(const void *base, size_t off)
+{
+	return __atomic_load_n((const __u64 *)((const char *)base + off), __ATOMIC_RELAXED);
+}
+
+/* The device name as a label value; the writer's NUL is not trusted. */
+static void port_label(const struct sluice_port_status *p, char *out, size_t len)
+{
+	char name[SLUICE_PORT_NAME_MAX];
+
+	memcpy(name, p->name, sizeof(name));
+	name[sizeof(name) - 1] = '\0';
+	label(out, len, name);
+}
+
+static void render_ports(struct sluiced *d, struct evbuffer *b)
+{
+	const struct sluice_status_region *st = dpwatch_status(d->dw);
+	unsigned int n = sluice_status_n_ports(st);
+	char metric[64], help[128], lname[2 * SLUICE_PORT_NAME_MAX];
+
+	if (n == 0)
+		return;
+	head(b, "sluice_port_link_up", "gauge", "1 when the data-plane port's link is up.");
+	for (unsigned int i = 0; i < n; i++) {
+		port_label(&st->ports[i], lname, sizeof(lname));
+		evbuffer_add_printf(b, "sluice_port_link_up{port=\"%u\",name=\"%s\"} %u\n",
+				    st->ports[i].port_id, lname,
+				    __atomic_load_n(&st->ports[i].link_up, __ATOMIC_RELAXED) ? 1 : 0);
+	}
+	for (size_t k = 0; k < sizeof(port_families) / sizeof(port_families[0]); k++) {
+		snprintf(metric, sizeof(metric), "sluice_port_%s_total", port_families[k].name);
+		head(b, metric, "counter", port_help[k]);
+		for (unsigned int i = 0; i < n; i++) {
+			port_label(&st->ports[i], lname, sizeof(lname));
+			evbuffer_add_printf(b, "%s{port=\"%u\",name=\"%s\"} %llu\n", metric,
+					    st->ports[i].port_id, lname,
+					    (unsigned long long)load_u64(&st->ports[i].counters,
+									 port_families[k].off));
+		}
+	}
+	for (size_t k = 0; k < sizeof(queue_families) / sizeof(queue_families[0]); k++) {
+		snprintf(metric, sizeof(metric), "sluice_port_queue_%s_total",
+			 queue_families[k].name);
+		snprintf(help, sizeof(help), "Per queue %s of a data-plane port, as its NIC counts "
+					     "them; queue N is worker N's.", queue_families[k].name);
+		head(b, metric, "counter", help);
+		for (unsigned int i = 0; i < n; i++) {
+			unsigned int nq = st->ports[i].n_queues;
+
+			port_label(&st->ports[i], lname, sizeof(lname));
+			for (unsigned int q = 0; q < nq && q < SLUICE_MAX_PORT_QUEUES; q++)
+				evbuffer_add_printf(
+					b, "%s{port=\"%u\",name=\"%s\",queue=\"%u\"} %llu\n", metric,
+					st->ports[i].port_id, lname, q,
+					(unsigned long long)load_u64(&st->ports[i].queue[q],
+								     queue_families[k].off));
+		}
 	}
 }
 
@@ -376,6 +465,7 @@ void metrics_render(struct sluiced *d, struct evbuffer *b)
 	render_publish(d, b);
 	render_dataplane(d, b);
 	render_counters(d, b);
+	render_ports(d, b);
 	render_xdp(d, b);
 	render_model(d, b);
 	head(b, "sluice_health_checks_in_flight", "gauge", "Health probes running now.");

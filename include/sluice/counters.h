@@ -6,7 +6,8 @@
  * name cannot mean one thing on one path and another on the other. A few
  * of them only the DPDK path can keep (flow_live,
  * arp_replies, nd_replies, busy_*): the XDP path leaves them 0 rather than
- * fill them with something else. Counters only XDP keeps are its own list
+ * fill them with something else; so are handoff_* (ICMP errors passed
+ * between DPDK workers, which XDP does not have). Counters only XDP keeps are its own list
  * (SLUICE_XDP_COUNTERS, bpf/xdp_abi.h). Compiles for user space and BPF.
  */
 #ifndef SLUICE_COUNTERS_H
@@ -24,13 +25,41 @@
 	X(flow_live) X(flow_inserts) X(flow_evictions) X(flow_expired)         \
 	X(flow_repicks) X(flow_insert_capped) X(flow_reopened)                    \
 	X(icmp_too_big_sent) X(arp_replies) X(nd_replies)                         \
-	X(busy_cycles) X(busy_packets) X(snapshot_rejected)
+	X(busy_cycles) X(busy_packets) X(snapshot_rejected)                       \
+	X(handoff_sent) X(handoff_received) X(handoff_dropped)
 
 struct sluice_lcore_counters {
 #define SLUICE_X_FIELD(name) __u64 name;
 	SLUICE_LCORE_COUNTERS(SLUICE_X_FIELD)
 #undef SLUICE_X_FIELD
 	__u64 drops[SLUICE_DROP_MAX];
+};
+
+/* A port's own counters (DPDK's rte_eth_stats, named as there), written by
+ * sluice-dp's main lcore from the device: what the NIC saw, dropped or
+ * could not deliver before any worker read a packet. imissed: no free RX
+ * descriptor (the queue's worker did not keep up); rx_nombuf: no mbuf to
+ * refill a descriptor with; ierrors / oerrors: bad frames in, frames the
+ * device failed to send. The order is the shared-memory layout. */
+#define SLUICE_PORT_COUNTERS(X)                                                  \
+	X(ipackets) X(ibytes) X(opackets) X(obytes) X(imissed) X(ierrors)         \
+	X(oerrors) X(rx_nombuf)
+
+struct sluice_port_counters {
+#define SLUICE_X_FIELD(name) __u64 name;
+	SLUICE_PORT_COUNTERS(SLUICE_X_FIELD)
+#undef SLUICE_X_FIELD
+};
+
+/* One queue pair of a port (rte_eth_stats' q_* arrays, which are also
+ * DPDK's rx_qN_* / tx_qN_* xstats); errors: packets the queue dropped, for
+ * the devices that say. */
+#define SLUICE_QUEUE_COUNTERS(X) X(rx_packets) X(rx_bytes) X(tx_packets) X(tx_bytes) X(errors)
+
+struct sluice_queue_counters {
+#define SLUICE_X_FIELD(name) __u64 name;
+	SLUICE_QUEUE_COUNTERS(SLUICE_X_FIELD)
+#undef SLUICE_X_FIELD
 };
 
 /* Packets and bytes of one VIP or backend. */

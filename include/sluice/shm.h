@@ -34,7 +34,7 @@
 
 #define SLUICE_CONFIG_MAGIC 0x4746434543495553ULL /* "SUICECFG" little-endian */
 #define SLUICE_STATUS_MAGIC 0x5453544543495553ULL /* "SUICETST" little-endian */
-#define SLUICE_ABI_VERSION 2
+#define SLUICE_ABI_VERSION 3
 
 /* Capacities: part of the ABI (a change bumps SLUICE_ABI_VERSION). The id
  * spaces, SLUICE_MAX_VIPS and SLUICE_MAX_BACKENDS, are in model.h: the XDP
@@ -43,6 +43,9 @@
 #define SLUICE_TABLE_POOL_SLOTS (16u << 20) /* lookup-table slots per snapshot */
 #define SLUICE_VIP_INDEX_SIZE 1024 /* open-addressing index, 4x SLUICE_MAX_VIPS */
 #define SLUICE_MAX_LCORES 32
+#define SLUICE_MAX_PORTS 32
+#define SLUICE_MAX_PORT_QUEUES SLUICE_MAX_LCORES /* a queue pair per worker */
+#define SLUICE_PORT_NAME_MAX 48
 #define SLUICE_NO_POS 0xffffu /* backend_pos_by_id: id not in this snapshot */
 
 #define SLUICE_CACHE_LINE 64
@@ -109,6 +112,23 @@ struct sluice_lcore_status {
 	struct sluice_counter_pair backend[SLUICE_MAX_BACKENDS] SLUICE_ALIGNED; /* by backend id */
 } SLUICE_ALIGNED;
 
+/* One port, written by sluice-dp's main lcore (not the workers: reading
+ * a device's counters may take a lock or a mailbox round trip to the NIC's
+ * firmware), about once a second. name and port_id are set before n_ports
+ * counts the slot and do not change. */
+struct sluice_port_status {
+	__u64 updated_ns;		/* CLOCK_MONOTONIC of the last reading; 0: none yet */
+	__u16 port_id;			/* DPDK port id */
+	__u16 n_queues;			/* RX = TX queues, one pair per worker */
+	__u32 link_up;			/* 1: up at the last reading */
+	__u32 link_speed_mbps;
+	__u32 pad;
+	char name[SLUICE_PORT_NAME_MAX]; /* DPDK device name, NUL-terminated */
+	struct sluice_port_counters counters SLUICE_ALIGNED;
+	/* Queues past RTE_ETHDEV_QUEUE_STAT_CNTRS (16 in Debian's DPDK) read 0. */
+	struct sluice_queue_counters queue[SLUICE_MAX_PORT_QUEUES] SLUICE_ALIGNED;
+} SLUICE_ALIGNED;
+
 struct sluice_status_header {
 	__u64 magic;			/* SLUICE_STATUS_MAGIC */
 	__u32 abi_version;		/* SLUICE_ABI_VERSION */
@@ -119,12 +139,19 @@ struct sluice_status_header {
 	__u32 max_lcores;		/* SLUICE_MAX_LCORES */
 	__u32 n_lcores;			/* lcores[0 .. n_lcores) may be in use */
 	__u32 writer_pid;		/* the sluice-dp process */
+	__u32 max_ports;		/* SLUICE_MAX_PORTS */
+	__u64 port_status_size;		/* sizeof(struct sluice_port_status) */
+	__u64 ports_offset;		/* from the start of the region */
+	/* ports[0 .. n_ports) are in use: stored (release) once their name
+	 * and id are, after the region is created. */
+	__u32 n_ports;
 	__u32 pad;
 } SLUICE_ALIGNED;
 
 _Static_assert(sizeof(struct sluice_vip_index_entry) == 28, "ABI: VIP index entry");
 _Static_assert(sizeof(struct sluice_config_header) == 192, "ABI: config header");
-_Static_assert(sizeof(struct sluice_status_header) == 64, "ABI: status header");
+_Static_assert(sizeof(struct sluice_status_header) == 128, "ABI: status header");
+_Static_assert(sizeof(struct sluice_port_status) % SLUICE_CACHE_LINE == 0, "ABI: port status");
 _Static_assert(__builtin_offsetof(struct sluice_config_header, generation) == 128,
 	       "ABI: generation sits alone in its cache line");
 _Static_assert(sizeof(struct sluice_snapshot) % SLUICE_CACHE_LINE == 0, "ABI: snapshot");
@@ -242,6 +269,7 @@ struct sluice_config_region {
 struct sluice_status_region {
 	struct sluice_status_header *hdr;
 	struct sluice_lcore_status *lcores;
+	struct sluice_port_status *ports;
 	size_t size;
 	bool writable;
 };
@@ -262,6 +290,15 @@ sluice_config_current(const struct sluice_config_region *cfg, __u64 *gen_out)
 static inline void sluice_lcore_ack(struct sluice_lcore_status *st, __u64 gen)
 {
 	__atomic_store_n(&st->seen_generation, gen, __ATOMIC_RELEASE);
+}
+
+/* Reader side: how many port slots are in use (acquire: their names and
+ * ids are set), never more than there are. */
+static inline unsigned int sluice_status_n_ports(const struct sluice_status_region *st)
+{
+	unsigned int n = st && st->hdr ? __atomic_load_n(&st->hdr->n_ports, __ATOMIC_ACQUIRE) : 0;
+
+	return n > SLUICE_MAX_PORTS ? SLUICE_MAX_PORTS : n;
 }
 
 static inline void sluice_lcore_heartbeat(struct sluice_lcore_status *st, __u64 now_ns)

@@ -285,26 +285,9 @@ static void test_icmp_too_big(void **state)
 static void build_frag_needed4(struct frame *out, uint16_t cport)
 {
 	struct frame quoted;
-	uint8_t *ip, *ic;
 
 	fr_ipv4(&quoted, 0, 6, vip4a, client4, 80, cport, SLUICE_TCP_ACK, 1400, 0x4000);
-	fr_eth(out, 0x0800, 0);
-	ip = out->b + 14;
-	ic = ip + 20;
-	memset(ip, 0, 20 + 8);
-	ip[0] = 0x45;
-	fr_put16(ip + 2, 20 + 8 + 28);
-	ip[8] = 64;
-	ip[9] = 1;
-	memcpy(ip + 12, router4, 4);
-	memcpy(ip + 16, vip4a, 4);
-	fr_put16(ip + 10, fr_csum(ip, 20, 0));
-	ic[0] = 3;
-	ic[1] = 4;
-	fr_put16(ic + 6, 1400);
-	memcpy(ic + 8, quoted.b + 14, 28);
-	fr_put16(ic + 2, fr_csum(ic, 8 + 28, 0));
-	out->len = 14 + 20 + 8 + 28;
+	fr_icmp4_frag_needed(out, router4, vip4a, &quoted, 28, 1400);
 }
 
 static void build_ptb6(struct frame *out, uint16_t cport)

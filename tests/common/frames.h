@@ -120,6 +120,31 @@ static inline void fr_ipv4(struct frame *f, int vlan, uint8_t proto, const uint8
 	f->len = l3 + 20 + l4len + payload;
 }
 
+/* A router's ICMP frag-needed (advertising mtu) to vip about the packet
+ * in quoted (a frame: its IP header and the first qlen - 20 bytes after). */
+static inline void fr_icmp4_frag_needed(struct frame *f, const uint8_t router[4],
+					const uint8_t vip[4], const struct frame *quoted,
+					size_t qlen, uint16_t mtu)
+{
+	uint8_t *ip = f->b + 14, *ic = ip + 20;
+
+	fr_eth(f, 0x0800, 0);
+	memset(ip, 0, 20 + 8 + qlen);
+	ip[0] = 0x45;
+	fr_put16(ip + 2, (uint16_t)(20 + 8 + qlen));
+	ip[8] = 64;
+	ip[9] = 1;
+	memcpy(ip + 12, router, 4);
+	memcpy(ip + 16, vip, 4);
+	fr_put16(ip + 10, fr_csum(ip, 20, 0));
+	ic[0] = 3;
+	ic[1] = 4;
+	fr_put16(ic + 6, mtu);
+	memcpy(ic + 8, quoted->b + 14, qlen);
+	fr_put16(ic + 2, fr_csum(ic, 8 + qlen, 0));
+	f->len = 14 + 20 + 8 + qlen;
+}
+
 static inline void fr_ipv6(struct frame *f, int vlan, uint8_t proto, const uint8_t src[16],
 			   const uint8_t dst[16], uint16_t sport, uint16_t dport, uint8_t tcp_flags,
 			   size_t payload)

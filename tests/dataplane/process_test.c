@@ -8,6 +8,7 @@
  * big packets get ICMP frag-needed / packet-too-big.
  */
 #include "dp_test.h"
+#include "rss.h"
 
 static const uint8_t client4[4] = {198, 51, 100, 7}, vip4[4] = {192, 0, 2, 10};
 static const uint8_t dsr4[4] = {192, 0, 2, 20};
@@ -499,28 +500,12 @@ static void test_icmp_error_follows_flow(void **state)
 	{
 		struct frame quoted, f;
 		uint8_t router[4] = {203, 0, 113, 1};
-		uint8_t *ip = f.b + 14, *ic = ip + 20;
-		size_t qlen = 28;
 		struct rte_mbuf *m;
 		const uint8_t *o;
 
 		/* The packet the backend sent: VIP:80 -> client:sport. */
 		fr_ipv4(&quoted, 0, 6, vip4, client4, 80, sport, SLUICE_TCP_ACK, 1400, 0x4000);
-		fr_eth(&f, 0x0800, 0);
-		memset(ip, 0, 20 + 8 + qlen);
-		ip[0] = 0x45;
-		fr_put16(ip + 2, (uint16_t)(20 + 8 + qlen));
-		ip[8] = 64;
-		ip[9] = 1;
-		memcpy(ip + 12, router, 4);
-		memcpy(ip + 16, vip4, 4);
-		fr_put16(ip + 10, fr_csum(ip, 20, 0));
-		ic[0] = 3;
-		ic[1] = 4;
-		fr_put16(ic + 6, 1400);
-		memcpy(ic + 8, quoted.b + 14, qlen);
-		fr_put16(ic + 2, fr_csum(ic, 8 + qlen, 0));
-		f.len = 14 + 20 + 8 + qlen;
+		fr_icmp4_frag_needed(&f, router, vip4, &quoted, 28, 1400);
 		m = t_one(&t, snap_b, &f, rte_rdtsc());
 		assert_non_null(m);
 		o = rte_pktmbuf_mtod(m, const uint8_t *);
@@ -530,6 +515,54 @@ static void test_icmp_error_follows_flow(void **state)
 		assert_memory_equal(o + 34, f.b + 14, f.len - 14);
 		rte_pktmbuf_free(m);
 	}
+}
+
+/* Toeplitz over the bytes a NIC hashes (addresses and ports in network
+ * order), bit by bit from the definition, not through DPDK's helpers: for
+ * every set bit of the input, XOR in the 32 key bits starting there. */
+static uint32_t toeplitz(const uint8_t *in, size_t len, const uint8_t *key)
+{
+	uint32_t h = 0;
+
+	for (size_t i = 0; i < len * 8; i++) {
+		uint32_t window = 0;
+
+		if (!(in[i / 8] & (0x80 >> (i % 8))))
+			continue;
+		for (size_t b = 0; b < 32; b++)
+			window = window << 1 | ((key[(i + b) / 8] >> (7 - (i + b) % 8)) & 1);
+		h ^= window;
+	}
+	return h;
+}
+
+/* The hash sluice-dp computes for a flow (to hand an ICMP error to the
+ * worker RSS gives the flow) is the NIC's: Toeplitz with sluice's key
+ * over source, destination, source port, destination port. */
+static void test_rss_hash_is_the_nics(void **state)
+{
+	uint8_t in[36], src6[16], dst6[16];
+	(void)state;
+
+	for (unsigned int i = 0; i < 16; i++) {
+		src6[i] = (uint8_t)(0x20 + 7 * i);
+		dst6[i] = (uint8_t)(0xfd - 5 * i);
+	}
+	memcpy(in, client4, 4);
+	memcpy(in + 4, vip4, 4);
+	fr_put16(in + 8, 40001);
+	fr_put16(in + 10, 80);
+	assert_int_equal(sluice_dp_rss_hash_v4(fr_get32(client4), fr_get32(vip4), 40001, 80),
+			 toeplitz(in, 12, sluice_dp_rss_key));
+	memcpy(in, src6, 16);
+	memcpy(in + 16, dst6, 16);
+	fr_put16(in + 32, 51000);
+	fr_put16(in + 34, 443);
+	assert_int_equal(sluice_dp_rss_hash_v6(src6, dst6, 51000, 443),
+			 toeplitz(in, 36, sluice_dp_rss_key));
+	/* A round-robin RETA: entry i is queue i mod n. */
+	assert_int_equal(sluice_dp_rss_queue(130, 128, 3), 2 % 3);
+	assert_int_equal(sluice_dp_rss_queue(127, 128, 2), 1);
 }
 
 static void test_too_big_v4(void **state)
@@ -657,6 +690,7 @@ int main(void)
 		cmocka_unit_test(test_syn_reuses_tuple),
 		cmocka_unit_test(test_idle_timeout),
 		cmocka_unit_test(test_icmp_error_follows_flow),
+		cmocka_unit_test(test_rss_hash_is_the_nics),
 		cmocka_unit_test(test_too_big_v4),
 		cmocka_unit_test(test_too_big_v6),
 		cmocka_unit_test(test_burst_and_counters),

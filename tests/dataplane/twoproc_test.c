@@ -12,6 +12,12 @@
  *  - while a separate writer process publishes hundreds of snapshots with
  *    quiescent-state reclamation, no packet is ever sent to a backend that
  *    is absent from every snapshot current while it was in flight;
+ *  - with two workers (a two-queue memif port, this process playing the
+ *    NIC: each flow on the queue sluice's RSS key and RETA give it), each
+ *    of 10,000 flows is handled by that worker only, across 50 table
+ *    changes, and the workers' counters and the port's per-queue counters
+ *    say so; a port with fewer queues than workers is refused;
+ *  - the port's own counters (the device's) reach the status region;
  *  - telemetry answers /sluice/... commands; SIGTERM stops it cleanly
  *    (exit 0, lcores marked offline); bad options, no ports and a config
  *    region of another ABI version are refused with a message and a
@@ -36,6 +42,7 @@
 #include <rte_ethdev.h>
 
 #include "dp_test.h"
+#include "rss.h"
 
 #define FLOWS 512
 #define BURST 32
@@ -43,13 +50,23 @@
 #define STALE_NS (1000ull * 1000 * 1000)
 
 static const char *dp_path;
-static char instance[40], sock_name[64], dp_prefix[64], log_path[96];
+static char instance[40], sock_name[64], sock2_name[64], dp_prefix[64], log_path[96];
+/* The traffic side: memif port 0 of this process (one queue pair) for a
+ * sluice-dp with one worker, port 1 (two) for one with two workers. */
+static uint16_t t_port, t_nq = 1;
+static const char *dp_sock = sock_name;
 static pid_t dp_pid = -1, writer_pid = -1;
+/* EAL's lcores for sluice-dp: main and one worker, or more. The host may
+ * have two CPUs: extra workers share one (--lcores 2@1). */
+#define ONE_WORKER "0@0,1@1"
+#define TWO_WORKERS "0@0,1@1,2@1"
+static const char *dp_lcores = ONE_WORKER;
 static struct sluice_config_region cfg;
 static struct sluice_status_region st;
 static struct sluice_snapshot *oracle_snap;
 static const uint8_t client4[4] = {198, 51, 100, 7}, vip4[4] = {203, 0, 113, 10};
-static uint16_t last_backend[FLOWS + 4096];
+#define MANY_FLOWS 10000
+static uint16_t last_backend[MANY_FLOWS + 4096];
 
 static uint64_t now_ms(void)
 {
@@ -88,9 +105,15 @@ static int publish(uint64_t g)
 	return sluice_config_publish(&cfg) == g ? 0 : -1;
 }
 
+/* The oldest generation a worker of sluice-dp has acknowledged. */
 static uint64_t lcore_seen(void)
 {
-	return __atomic_load_n(&st.lcores[0].seen_generation, __ATOMIC_ACQUIRE);
+	uint64_t min = UINT64_MAX;
+
+	for (unsigned int i = 0; i < t_nq; i++)
+		min = RTE_MIN(min, (uint64_t)__atomic_load_n(&st.lcores[i].seen_generation,
+							     __ATOMIC_ACQUIRE));
+	return min;
 }
 
 static void wait_seen(uint64_t g)
@@ -127,8 +150,8 @@ static pid_t spawn_dp(const char *vdev, const char *const *app)
 
 	snprintf(fp, sizeof(fp), "--file-prefix=%s", dp_prefix);
 	argv[n++] = dp_path;
-	argv[n++] = "-l";
-	argv[n++] = "0,1";
+	argv[n++] = "--lcores";
+	argv[n++] = dp_lcores;
 	argv[n++] = "--no-huge";
 	argv[n++] = "-m";
 	argv[n++] = "256";
@@ -216,22 +239,37 @@ static void send_flow(unsigned int flow, uint8_t flags, uint16_t tag, struct rte
 	*m = t_mbuf(&f);
 }
 
-static void tx_all(struct rte_mbuf **m, uint16_t n)
+static void tx_all(uint16_t queue, struct rte_mbuf **m, uint16_t n)
 {
 	uint16_t sent = 0;
 	uint64_t t0 = now_ms();
 
 	while (sent < n) {
-		sent += rte_eth_tx_burst(0, 0, m + sent, n - sent);
+		sent += rte_eth_tx_burst(t_port, queue, m + sent, n - sent);
 		if (now_ms() - t0 > 2000)
 			fail_msg("memif TX stuck");
 	}
+}
+
+/* The queue a NIC set up as sluice-dp sets one up (its key, a RETA spread
+ * round-robin over the workers) would deliver a flow to. memif has no RSS:
+ * this process plays the NIC. */
+static uint16_t flow_queue(unsigned int flow)
+{
+	if (t_nq == 1)
+		return 0;
+	return sluice_dp_rss_queue(sluice_dp_rss_hash_v4(RTE_IPV4(client4[0], client4[1],
+								  client4[2], client4[3]),
+							 RTE_IPV4(vip4[0], vip4[1], vip4[2], vip4[3]),
+							 (uint16_t)(1024 + flow), 80),
+				   SLUICE_DP_RETA_SIZE, t_nq);
 }
 
 struct out {
 	unsigned int flow;
 	uint16_t backend;
 	uint16_t tag;
+	uint16_t queue; /* it came back on: sluice-dp's worker N sends on queue N */
 };
 
 /* Receive n outputs (or fail after 2 s). */
@@ -240,9 +278,9 @@ static void rx_n(struct out *o, unsigned int n)
 	unsigned int got = 0;
 	uint64_t t0 = now_ms();
 
-	while (got < n) {
+	for (uint16_t q = 0; got < n; q = (uint16_t)((q + 1) % t_nq)) {
 		struct rte_mbuf *m[BURST];
-		uint16_t k = rte_eth_rx_burst(0, 0, m, BURST);
+		uint16_t k = rte_eth_rx_burst(t_port, q, m, BURST);
 
 		for (uint16_t i = 0; i < k; i++) {
 			const uint8_t *b = rte_pktmbuf_mtod(m[i], const uint8_t *);
@@ -254,6 +292,7 @@ static void rx_n(struct out *o, unsigned int n)
 			o[got].backend = fr_get16(b + 32);
 			o[got].flow = fr_get16(b + 34 + 20) - 1024u;
 			o[got].tag = fr_get16(b + 34 + 4);
+			o[got].queue = q;
 			got++;
 			rte_pktmbuf_free(m[i]);
 		}
@@ -263,20 +302,29 @@ static void rx_n(struct out *o, unsigned int n)
 }
 
 /* Send flows [first, first + n) and check each against generation g's
- * table (new flows) or stickiness (flows seen before). */
+ * table (new flows) or stickiness (flows seen before), and that it came
+ * back from the worker whose queue it was sent to. Up to RT_CHUNK packets
+ * in flight: with more workers than CPUs a worker runs only every few
+ * milliseconds, and a burst at a time would take minutes. */
+#define RT_CHUNK 1024
 static void round_trip(unsigned int first, unsigned int n, uint64_t g, bool fresh)
 {
-	struct rte_mbuf *m[BURST];
-	struct out o[BURST];
+	struct rte_mbuf *m[2][RT_CHUNK];
+	struct out o[RT_CHUNK];
 
 	build(oracle_snap, g);
-	for (unsigned int at = first; at < first + n; at += BURST) {
-		unsigned int k = RTE_MIN((unsigned int)BURST, first + n - at);
+	for (unsigned int at = first; at < first + n; at += RT_CHUNK) {
+		unsigned int k = RTE_MIN((unsigned int)RT_CHUNK, first + n - at);
+		uint16_t nq[2] = {0, 0};
 
-		for (unsigned int i = 0; i < k; i++)
+		for (unsigned int i = 0; i < k; i++) {
+			uint16_t q = flow_queue(at + i);
+
 			send_flow(at + i, fresh ? SLUICE_TCP_SYN : SLUICE_TCP_ACK, (uint16_t)g,
-				  &m[i]);
-		tx_all(m, (uint16_t)k);
+				  &m[q][nq[q]++]);
+		}
+		for (uint16_t q = 0; q < t_nq; q++)
+			tx_all(q, m[q], nq[q]);
 		rx_n(o, k);
 		for (unsigned int i = 0; i < k; i++) {
 			const struct sluice_backend *want = NULL;
@@ -285,6 +333,11 @@ static void round_trip(unsigned int first, unsigned int n, uint64_t g, bool fres
 					       ? oracle_snap->backend_pos_by_id[prev]
 					       : SLUICE_NO_POS;
 
+			if (o[i].queue != flow_queue(o[i].flow))
+				fail_msg("generation %llu, flow %u: sent to worker %u, answered by "
+					 "worker %u",
+					 (unsigned long long)g, o[i].flow, flow_queue(o[i].flow),
+					 o[i].queue);
 			if (!fresh && pos != SLUICE_NO_POS)
 				want = &oracle_snap->backends[pos]; /* still in the set: stays */
 			if (!want)
@@ -317,8 +370,8 @@ static uint64_t dp_counter_drops(unsigned int reason)
 static int group_setup(void **state)
 {
 	char *eal[] = {"twoproc_test", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
-		       NULL, "--log-level=*:warning", "-l", "0", "--no-telemetry", NULL, NULL};
-	char prefix[64], vdev[128];
+		       NULL, "--log-level=*:warning", "-l", "0", "--no-telemetry", NULL, NULL, NULL};
+	char prefix[64], vdev[128], vdev2[128];
 	struct rte_eth_conf conf;
 	(void)state;
 
@@ -327,11 +380,14 @@ static int group_setup(void **state)
 	snprintf(dp_prefix, sizeof(dp_prefix), "sluice-dptest-%d-dp", (int)getpid());
 	snprintf(log_path, sizeof(log_path), "/tmp/sluice-dptest-%d.log", (int)getpid());
 	snprintf(prefix, sizeof(prefix), "--file-prefix=sluice-test-%d", (int)getpid());
+	snprintf(sock2_name, sizeof(sock2_name), "sluice-dptest-%d-2.sock", (int)getpid());
 	snprintf(vdev, sizeof(vdev), "--vdev=net_memif0,role=server,socket=%s", sock_name);
+	snprintf(vdev2, sizeof(vdev2), "--vdev=net_memif1,role=server,socket=%s", sock2_name);
 	eal[6] = prefix;
 	eal[11] = vdev;
+	eal[12] = vdev2;
 	oracle_snap = calloc(1, sizeof(*oracle_snap));
-	if (!oracle_snap || rte_eal_init(12, eal) < 0)
+	if (!oracle_snap || rte_eal_init(13, eal) < 0)
 		return -1;
 	t_pool = rte_pktmbuf_pool_create("t_pool", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 					 SOCKET_ID_ANY);
@@ -341,15 +397,24 @@ static int group_setup(void **state)
 	    rte_eth_tx_queue_setup(0, 0, 1024, SOCKET_ID_ANY, NULL) < 0 ||
 	    rte_eth_dev_start(0) < 0)
 		return -1;
-	return 0;
+	/* memif: the server needs at least as many queues as its client. */
+	if (rte_eth_dev_configure(1, 2, 2, &conf) < 0)
+		return -1;
+	for (uint16_t q = 0; q < 2; q++)
+		if (rte_eth_rx_queue_setup(1, q, 1024, SOCKET_ID_ANY, NULL, t_pool) < 0 ||
+		    rte_eth_tx_queue_setup(1, q, 1024, SOCKET_ID_ANY, NULL) < 0)
+			return -1;
+	return rte_eth_dev_start(1) < 0 ? -1 : 0;
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	if (rte_eth_dev_count_avail()) {
-		rte_eth_dev_stop(0);
-		rte_eth_dev_close(0);
+	uint16_t port;
+
+	RTE_ETH_FOREACH_DEV(port) {
+		rte_eth_dev_stop(port);
+		rte_eth_dev_close(port);
 	}
 	t_eal_fini();
 	unlink(log_path);
@@ -361,7 +426,7 @@ static bool link_up(void)
 {
 	struct rte_eth_link link;
 
-	return rte_eth_link_get_nowait(0, &link) == 0 && link.link_status;
+	return rte_eth_link_get_nowait(t_port, &link) == 0 && link.link_status;
 }
 
 /* Whatever an earlier sluice-dp sent and nobody read. */
@@ -370,8 +435,9 @@ static void drain_rx(void)
 	struct rte_mbuf *m[BURST];
 	uint16_t k;
 
-	while ((k = rte_eth_rx_burst(0, 0, m, BURST)) > 0)
-		rte_pktmbuf_free_bulk(m, k);
+	for (uint16_t q = 0; q < t_nq; q++)
+		while ((k = rte_eth_rx_burst(t_port, q, m, BURST)) > 0)
+			rte_pktmbuf_free_bulk(m, k);
 }
 
 /* A new sluice-dp, before sluiced has published anything: wait until its
@@ -379,13 +445,18 @@ static void drain_rx(void)
 static int dp_up(void **state)
 {
 	char sockarg[128];
-	const char *app[] = {"--instance", instance, "--flows", "65536", NULL};
+	const char *app[] = {"--instance", instance, "--flows", "65536", NULL, NULL, NULL};
+
+	if (t_nq > 1) { /* this process spreads flows as sluice's RSS would */
+		app[4] = "--assume-reta";
+		app[5] = RTE_STR(SLUICE_DP_RETA_SIZE);
+	}
 	uint64_t t0;
 	(void)state;
 
 	memset(last_backend, 0, sizeof(last_backend));
 	unlink_regions();
-	snprintf(sockarg, sizeof(sockarg), "--vdev=net_memif0,role=client,socket=%s", sock_name);
+	snprintf(sockarg, sizeof(sockarg), "--vdev=net_memif0,role=client,socket=%s", dp_sock);
 	dp_pid = spawn_dp(sockarg, app);
 	t0 = now_ms();
 	for (;;) {
@@ -393,8 +464,10 @@ static int dp_up(void **state)
 
 		if (!st.hdr && sluice_status_attach(instance, &st, err, sizeof(err)) < 0)
 			memset(&st, 0, sizeof(st));
-		if (link_up() && st.hdr &&
-		    __atomic_load_n(&st.lcores[0].state, __ATOMIC_ACQUIRE) == SLUICE_LCORE_ONLINE)
+		if (link_up() && st.hdr && st.hdr->n_lcores == t_nq &&
+		    __atomic_load_n(&st.lcores[0].state, __ATOMIC_ACQUIRE) == SLUICE_LCORE_ONLINE &&
+		    __atomic_load_n(&st.lcores[t_nq - 1].state, __ATOMIC_ACQUIRE) ==
+			    SLUICE_LCORE_ONLINE)
 			break;
 		if (now_ms() - t0 > 15000 || waitpid(dp_pid, NULL, WNOHANG) == dp_pid) {
 			dump_log();
@@ -404,6 +477,16 @@ static int dp_up(void **state)
 	}
 	drain_rx();
 	return 0;
+}
+
+/* The same with two workers, on this process's two-queue memif port. */
+static int dp_up_two(void **state)
+{
+	dp_lcores = TWO_WORKERS;
+	t_port = 1;
+	t_nq = 2;
+	dp_sock = sock2_name;
+	return dp_up(state);
 }
 
 /* Stop what the test started, remove its regions and sluice-dp's runtime
@@ -428,6 +511,10 @@ static int dp_down(void **state)
 	while (link_up() && now_ms() - t0 < 3000)
 		usleep(10000);
 	drain_rx();
+	dp_lcores = ONE_WORKER;
+	t_port = 0;
+	t_nq = 1;
+	dp_sock = sock_name;
 	return 0;
 }
 
@@ -440,7 +527,7 @@ static void expect_no_config_drops(void)
 
 	for (unsigned int i = 0; i < BURST; i++)
 		send_flow(i, SLUICE_TCP_SYN, 0, &m[i]);
-	tx_all(m, BURST);
+	tx_all(0, m, BURST);
 	t0 = now_ms();
 	while (dp_counter_drops(SLUICE_DROP_NO_CONFIG) < BURST)
 		if (now_ms() - t0 > 3000)
@@ -547,7 +634,7 @@ static void test_concurrent_writer(void **state)
 		for (unsigned int i = 0; i < BURST; i++)
 			send_flow((unsigned int)(rte_rand() % (FLOWS + 256)), SLUICE_TCP_ACK,
 				  (uint16_t)before, &m[i]);
-		tx_all(m, BURST);
+		tx_all(0, m, BURST);
 		rx_n(o, BURST);
 		after = __atomic_load_n(&cfg.hdr->generation, __ATOMIC_ACQUIRE);
 		for (unsigned int i = 0; i < BURST; i++) {
@@ -575,6 +662,148 @@ static void test_concurrent_writer(void **state)
 	round_trip(0, FLOWS + 256, last_gen, false);
 	round_trip(0, FLOWS + 256, last_gen, false);
 	round_trip(FLOWS + 256, 1024, last_gen, true);
+}
+
+/* Until worker w's flushed counter at off (in struct sluice_lcore_counters)
+ * is want, for at most 3 s: workers flush every millisecond. */
+static void wait_lcore_counter(unsigned int w, size_t off, uint64_t want, const char *what)
+{
+	const uint64_t *c = (const uint64_t *)((const char *)&st.lcores[w].counters + off);
+	uint64_t t0 = now_ms();
+
+	while (__atomic_load_n(c, __ATOMIC_RELAXED) != want)
+		if (now_ms() - t0 > 3000)
+			fail_msg("worker %u: %s %llu, expected %llu", w, what,
+				 (unsigned long long)__atomic_load_n(c, __ATOMIC_RELAXED),
+				 (unsigned long long)want);
+}
+
+/*
+ * Two workers, each with its own flow table and queue pair. MANY_FLOWS
+ * flows arrive on the queue RSS with sluice's key and RETA gives them:
+ * each comes back from that worker only, first under generation 1, then
+ * under each of 50 table changes, and stays with its backend while that
+ * backend is in the set (round_trip checks both). Each worker's table
+ * holds exactly its own flows and its counters count exactly its packets,
+ * and the port's per-queue counters agree: no flow was ever seen by the
+ * other worker.
+ */
+#define CHANGES 50
+static void test_two_workers_sticky(void **state)
+{
+	unsigned int per[2] = {0, 0};
+	char err[256];
+	(void)state;
+
+	for (unsigned int f = 0; f < MANY_FLOWS; f++)
+		per[flow_queue(f)]++;
+	/* The key spreads: neither worker gets less than 40 %. */
+	assert_true(per[0] > MANY_FLOWS * 2 / 5 && per[1] > MANY_FLOWS * 2 / 5);
+	assert_int_equal(sluice_config_create(instance, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(publish(1), 0);
+	wait_seen(1);
+	round_trip(0, MANY_FLOWS, 1, true);
+	for (unsigned int w = 0; w < 2; w++) {
+		wait_lcore_counter(w, offsetof(struct sluice_lcore_counters, flow_live), per[w],
+				   "flow_live");
+		wait_lcore_counter(w, offsetof(struct sluice_lcore_counters, flow_inserts), per[w],
+				   "flow_inserts");
+	}
+	for (uint64_t g = 2; g <= 1 + CHANGES; g++) {
+		assert_int_equal(publish(g), 0);
+		wait_seen(g);
+		round_trip(0, MANY_FLOWS, g, false);
+	}
+	for (unsigned int w = 0; w < 2; w++) {
+		uint64_t t0 = now_ms();
+
+		wait_lcore_counter(w, offsetof(struct sluice_lcore_counters, rx_packets),
+				   (uint64_t)per[w] * (1 + CHANGES), "rx_packets");
+		wait_lcore_counter(w, offsetof(struct sluice_lcore_counters, flow_live), per[w],
+				   "flow_live");
+		wait_lcore_counter(w, offsetof(struct sluice_lcore_counters, flow_inserts), per[w],
+				   "flow_inserts");
+		/* The device's view, from the main lcore, about once a second. */
+		while (__atomic_load_n(&st.ports[0].queue[w].rx_packets, __ATOMIC_RELAXED) !=
+		       (uint64_t)per[w] * (1 + CHANGES))
+			if (now_ms() - t0 > 3000)
+				fail_msg("port queue %u: %llu packets, expected %llu", w,
+					 (unsigned long long)st.ports[0].queue[w].rx_packets,
+					 (unsigned long long)per[w] * (1 + CHANGES));
+	}
+	assert_int_equal(st.ports[0].n_queues, 2);
+}
+
+static uint64_t lcore_counter(unsigned int w, size_t off)
+{
+	return __atomic_load_n((const uint64_t *)((const char *)&st.lcores[w].counters + off),
+			       __ATOMIC_RELAXED);
+}
+
+/*
+ * A router's frag-needed about a packet a backend sent for a flow arrives
+ * on the other worker's queue (a NIC hashes it on its own addresses,
+ * router to VIP): that worker hands it to the flow's, which sends it to
+ * the backend in the flow's entry. The flows chosen are on a draining
+ * backend, which the table no longer gives them: the worker without the
+ * entry would send the error elsewhere.
+ */
+static void test_icmp_error_handed_to_flow_worker(void **state)
+{
+	static const uint8_t router[4] = {192, 0, 2, 254};
+	unsigned int sent[2] = {0, 0}, n = 0;
+	char err[256];
+	(void)state;
+
+	assert_int_equal(sluice_config_create(instance, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(publish(1), 0);
+	wait_seen(1);
+	round_trip(0, FLOWS, 1, true);
+	assert_int_equal(publish(2), 0); /* backend 2 drains: kept by entries only */
+	wait_seen(2);
+	build(oracle_snap, 2);
+	for (unsigned int f = 0; f < FLOWS && n < 64; f++) {
+		const struct sluice_backend *by_table = sluice_snapshot_pick(
+			oracle_snap, &oracle_snap->vips[3],
+			t_hash4(6, client4, vip4, (uint16_t)(1024 + f), 80, 77));
+		uint16_t owner = flow_queue(f), q = (uint16_t)(1 - owner);
+		struct frame quoted, fr;
+		struct rte_mbuf *m;
+		struct out o;
+		const uint8_t *b;
+		uint64_t t0 = now_ms();
+
+		if (last_backend[f] != 2 || by_table->id == 2)
+			continue;
+		fr_ipv4(&quoted, 0, 6, vip4, client4, 80, (uint16_t)(1024 + f), SLUICE_TCP_ACK,
+			1400, 0x4000);
+		fr_icmp4_frag_needed(&fr, router, vip4, &quoted, 28, 1400);
+		m = t_mbuf(&fr);
+		tx_all(q, &m, 1);
+		sent[q]++;
+		n++;
+		for (o.queue = 0;; o.queue = (uint16_t)((o.queue + 1) % 2)) {
+			if (rte_eth_rx_burst(t_port, o.queue, &m, 1) == 1)
+				break;
+			if (now_ms() - t0 > 2000)
+				fail_msg("flow %u: the ICMP error did not come back", f);
+		}
+		b = rte_pktmbuf_mtod(m, const uint8_t *);
+		o.backend = fr_get16(b + 32);
+		if (b[14 + 9] != 4 || b[34 + 9] != 1 || o.queue != owner || o.backend != 2)
+			fail_msg("flow %u: ICMP error sent by worker %u to backend %u, expected "
+				 "worker %u, backend 2", f, o.queue, o.backend, owner);
+		rte_pktmbuf_free(m);
+	}
+	assert_true(n >= 8 && sent[0] > 0 && sent[1] > 0);
+	for (unsigned int w = 0; w < 2; w++) {
+		wait_lcore_counter(w, offsetof(struct sluice_lcore_counters, handoff_sent), sent[w],
+				   "handoff_sent");
+		wait_lcore_counter(w, offsetof(struct sluice_lcore_counters, handoff_received),
+				   sent[1 - w], "handoff_received");
+		assert_int_equal(lcore_counter(w, offsetof(struct sluice_lcore_counters,
+							   handoff_dropped)), 0);
+	}
 }
 
 /* One request on DPDK's telemetry socket; the reply in buf. */
@@ -610,10 +839,46 @@ static void test_telemetry(void **state)
 	assert_non_null(strstr(buf, "\"no_config\":32"));
 	telemetry("/sluice/flows", buf, sizeof(buf));
 	assert_non_null(strstr(buf, "\"capacity\""));
+	if (!strstr(buf, "\"lcores\":{\"lcore1\":{\"lcore\":1,\"entries\":"))
+		fail_msg("telemetry /sluice/flows has no worker: %s", buf);
 	telemetry("/sluice/generation", buf, sizeof(buf));
 	snprintf(want, sizeof(want), "\"generation\":%d", 1);
 	if (!strstr(buf, want))
 		fail_msg("telemetry: %s", buf);
+	telemetry("/sluice/ports", buf, sizeof(buf));
+	if (!strstr(buf, "\"name\":\"net_memif0\"") || !strstr(buf, "\"imissed\":") ||
+	    !strstr(buf, "\"rx_nombuf\":") || !strstr(buf, "\"per_queue\":{\"q0\":{\"rx_packets\":"))
+		fail_msg("telemetry /sluice/ports: %s", buf);
+}
+
+/* The port's own counters reach the status region: written by sluice-dp's
+ * main lcore about once a second, the port named, every packet this test
+ * sent counted by the device (memif counts what its queues received). */
+static void test_port_counters(void **state)
+{
+	const uint64_t sent = BURST + FLOWS;
+	uint64_t t0;
+	(void)state;
+
+	expect_no_config_drops();
+	first_snapshot();
+	assert_int_equal(__atomic_load_n(&st.hdr->n_ports, __ATOMIC_ACQUIRE), 1);
+	assert_string_equal(st.ports[0].name, "net_memif0");
+	assert_int_equal(st.ports[0].n_queues, 1);
+	t0 = now_ms();
+	while (__atomic_load_n(&st.ports[0].counters.ipackets, __ATOMIC_RELAXED) < sent ||
+	       __atomic_load_n(&st.ports[0].counters.opackets, __ATOMIC_RELAXED) < FLOWS)
+		if (now_ms() - t0 > 3000)
+			fail_msg("port counters: ipackets %llu, opackets %llu, expected %llu, %u",
+				 (unsigned long long)st.ports[0].counters.ipackets,
+				 (unsigned long long)st.ports[0].counters.opackets,
+				 (unsigned long long)sent, FLOWS);
+	assert_int_equal(st.ports[0].counters.ipackets, sent);
+	assert_int_equal(st.ports[0].queue[0].rx_packets, sent);
+	assert_int_equal(st.ports[0].counters.imissed, 0);
+	assert_int_equal(st.ports[0].counters.rx_nombuf, 0);
+	assert_true(st.ports[0].link_up);
+	assert_true(st.ports[0].updated_ns > 0);
 }
 
 static void test_sigterm_stops_cleanly(void **state)
@@ -675,6 +940,37 @@ static void test_startup_errors(void **state)
 	cfg.hdr->abi_version = SLUICE_ABI_VERSION;
 }
 
+/* Two workers: a port that cannot give each a queue pair is refused with a
+ * message naming it and what it supports, rather than run with fewer
+ * workers; one that can (net_null has RSS and a RETA) gets RSS on sluice's
+ * key and its RETA spread over both. */
+static void test_queues_per_worker(void **state)
+{
+	char out[8192];
+	const char *app[] = {"--no-shm", "--flows", "4096", NULL};
+	(void)state;
+
+	dp_lcores = TWO_WORKERS;
+	assert_int_equal(run_dp("--vdev=net_af_packet0,iface=lo", app, out, sizeof(out)), 1);
+	if (!strstr(out, "port 0 (net_af_packet): 2 workers need 2 RX and 2 TX queues, the port "
+			 "supports 1 RX and 1 TX"))
+		fail_msg("no refusal in: %s", out);
+	dp_pid = spawn_dp("--vdev=net_null0", app);
+	for (uint64_t t0 = now_ms(); !strstr(out, "forwarding with 2 worker lcores");) {
+		FILE *f = fopen(log_path, "r");
+		size_t n = f ? fread(out, 1, sizeof(out) - 1, f) : 0;
+
+		if (f)
+			fclose(f);
+		out[n] = '\0';
+		if (now_ms() - t0 > 10000)
+			fail_msg("sluice-dp on net_null did not start: %s", out);
+		usleep(20000);
+	}
+	assert_non_null(strstr(out, "port 0 (net_null): 2 queue pairs with RSS on sluice's key"));
+	assert_non_null(strstr(out, "port 0: RETA of 128 entries spread over 2 queues"));
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -683,9 +979,14 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_concurrent_writer, dp_up, dp_down),
 		cmocka_unit_test_setup_teardown(test_corrupt_snapshot_refused, dp_up, dp_down),
 		cmocka_unit_test_setup_teardown(test_telemetry, dp_up, dp_down),
+		cmocka_unit_test_setup_teardown(test_port_counters, dp_up, dp_down),
 		cmocka_unit_test_setup_teardown(test_sigterm_stops_cleanly, dp_up, dp_down),
 		/* Runs sluice-dp processes of its own, with the same file prefix. */
 		cmocka_unit_test_setup_teardown(test_startup_errors, NULL, dp_down),
+		cmocka_unit_test_setup_teardown(test_queues_per_worker, NULL, dp_down),
+		cmocka_unit_test_setup_teardown(test_two_workers_sticky, dp_up_two, dp_down),
+		cmocka_unit_test_setup_teardown(test_icmp_error_handed_to_flow_worker, dp_up_two,
+						dp_down),
 	};
 
 	if (argc != 2 && argc != 3) {

@@ -8,6 +8,12 @@
  * a no_backend drop. SIGTERM marks the lcores offline and exits; SIGSTOP
  * freezes the heartbeats, as a hung data plane would.
  *
+ * One port, "net_fake0", with a queue pair per lcore, as sluice-dp's main
+ * lcore would fill it from the NIC: per loop each queue receives and sends
+ * a packet of 100 bytes, and every 10th loop the NIC misses one (imissed);
+ * rx_nombuf, ierrors and oerrors stay at 3, 2 and 1, so that a test can
+ * tell the counters apart where they arrive.
+ *
  *   fake_dp INSTANCE [LCORES]
  */
 #include <signal.h>
@@ -51,6 +57,38 @@ static void forward(struct sluice_lcore_status *l, const struct sluice_snapshot 
 	}
 }
 
+static void port_describe(struct sluice_status_region *st, unsigned int n_queues)
+{
+	struct sluice_port_status *p = &st->ports[0];
+
+	snprintf(p->name, sizeof(p->name), "net_fake0");
+	p->port_id = 0;
+	p->n_queues = (__u16)n_queues;
+	p->link_up = 1;
+	p->link_speed_mbps = 10000;
+	p->counters.rx_nombuf = 3;
+	p->counters.ierrors = 2;
+	p->counters.oerrors = 1;
+	__atomic_store_n(&st->hdr->n_ports, 1, __ATOMIC_RELEASE);
+}
+
+static void port_tick(struct sluice_port_status *p, unsigned int n_queues, __u64 loop)
+{
+	for (unsigned int q = 0; q < n_queues && q < SLUICE_MAX_PORT_QUEUES; q++) {
+		p->queue[q].rx_packets++;
+		p->queue[q].rx_bytes += 100;
+		p->queue[q].tx_packets++;
+		p->queue[q].tx_bytes += 100;
+		p->counters.ipackets++;
+		p->counters.ibytes += 100;
+		p->counters.opackets++;
+		p->counters.obytes += 100;
+	}
+	if (loop % 10 == 0)
+		p->counters.imissed++;
+	__atomic_store_n(&p->updated_ns, sluice_now_ns(), __ATOMIC_RELEASE);
+}
+
 int main(int argc, char **argv)
 {
 	struct timespec ms = {.tv_sec = 0, .tv_nsec = 1000000};
@@ -58,7 +96,7 @@ int main(int argc, char **argv)
 	struct sluice_status_region st;
 	unsigned int n = argc > 2 ? (unsigned int)atoi(argv[2]) : 2;
 	char err[256];
-	__u64 h = 1;
+	__u64 h = 1, loops = 0;
 
 	if (argc < 2 || sluice_status_create(argv[1], n, &st, err, sizeof(err)) < 0) {
 		fprintf(stderr, "usage: fake_dp INSTANCE [LCORES] (%s)\n", argc < 2 ? "" : err);
@@ -71,6 +109,7 @@ int main(int argc, char **argv)
 		sluice_lcore_heartbeat(&st.lcores[i], sluice_now_ns());
 		__atomic_store_n(&st.lcores[i].state, SLUICE_LCORE_ONLINE, __ATOMIC_RELEASE);
 	}
+	port_describe(&st, n);
 	printf("ready\n");
 	fflush(stdout);
 	while (!stop) {
@@ -90,6 +129,7 @@ int main(int argc, char **argv)
 			else
 				l->counters.drops[SLUICE_DROP_NO_CONFIG]++;
 		}
+		port_tick(&st.ports[0], n, ++loops);
 		nanosleep(&ms, NULL);
 	}
 	for (unsigned int i = 0; i < n; i++)

@@ -93,6 +93,33 @@ def main():
     check(types.get("sluice_lcore_flow_live") == "gauge" and
           types.get("sluice_lcore_tx_bytes_total") == "counter", "per-lcore metric types")
 
+    # The NIC's own counters, as sluice-dp's main lcore writes them into
+    # the port section of the status region (fake_dp: one port, a queue
+    # pair per lcore, imissed growing, rx_nombuf 3, ierrors 2, oerrors 1).
+    ports = d.ctl_ok("stats")["ports"]
+    check(len(ports) == 1, f"ports in stats: {ports}")
+    p = ports[0]
+    c = p["counters"]
+    check(p["name"] == "net_fake0" and p["port"] == 0 and p["queues"] == 2 and p["link_up"],
+          f"port {p}")
+    check(c["imissed"] > 0 and c["rx_nombuf"] == 3 and c["ierrors"] == 2 and
+          c["oerrors"] == 1 and c["ipackets"] > 0, f"port counters {c}")
+    check([q["queue"] for q in p["per_queue"]] == [0, 1] and
+          all(q["rx_packets"] > 0 for q in p["per_queue"]), f"per queue {p['per_queue']}")
+    check(p["updated_age_ms"] < 1000, f"port counters not fresh: {p}")
+    imissed = c["imissed"]
+    wait_until(lambda: d.ctl_ok("stats")["ports"][0]["counters"]["imissed"] > imissed, 3,
+               "imissed to grow")
+    check("IMISSED" in out and "net_fake0" in out, f"sluicectl stats shows no ports: {out}")
+    lab = 'port="0",name="net_fake0"'
+    for fam, want in (("rx_nombuf", 3), ("ierrors", 2), ("oerrors", 1)):
+        check(f"sluice_port_{fam}_total{{{lab}}} {want}\n" in m, f"metrics: {fam}")
+    check(f"sluice_port_imissed_total{{{lab}}} " in m and
+          f'sluice_port_queue_rx_packets_total{{{lab},queue="1"}} ' in m and
+          f"sluice_port_link_up{{{lab}}} 1\n" in m, "metrics: port families")
+    check(types.get("sluice_port_imissed_total") == "counter" and
+          types.get("sluice_port_link_up") == "gauge", "port metric types")
+
     # The heartbeat stops: stale, hand-over to XDP attempted, failure logged.
     os.kill(dp.pid, signal.SIGSTOP)
     wait_until(lambda: "handing over to the XDP path on " + IFNAME in d.log(), 3, "hand-over")

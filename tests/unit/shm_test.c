@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -136,6 +137,42 @@ static void test_instance_names(void **state)
 	assert_int_equal(sluice_status_create(instance, 0, &st, err, sizeof(err)), -EINVAL);
 	assert_int_equal(sluice_status_create(instance, SLUICE_MAX_LCORES + 1, &st, err,
 					      sizeof(err)), -EINVAL);
+}
+
+/* The port section of the status region is checked like the lcores': a
+ * reader built with another port layout, or a header claiming more ports
+ * than there are slots, is refused; a fresh region has no ports yet. */
+static void test_status_ports_validated(void **state)
+{
+	struct sluice_status_region st, ro;
+	char err[256];
+	void *copy;
+	(void)state;
+
+	assert_int_equal(sluice_status_create(instance, 1, &st, NULL, 0), 0);
+	assert_int_equal(st.hdr->n_ports, 0);
+	assert_int_equal(st.hdr->max_ports, SLUICE_MAX_PORTS);
+	assert_int_equal((char *)st.ports - (char *)st.hdr, st.hdr->ports_offset);
+	assert_true(st.hdr->ports_offset + SLUICE_MAX_PORTS * sizeof(struct sluice_port_status) ==
+		    st.size);
+	st.ports[0].counters.imissed = 7;
+	__atomic_store_n(&st.hdr->n_ports, 1, __ATOMIC_RELEASE);
+	assert_int_equal(sluice_status_attach(instance, &ro, err, sizeof(err)), 0);
+	assert_int_equal(ro.ports[0].counters.imissed, 7);
+	sluice_status_close(&ro);
+
+	copy = malloc(st.size);
+	assert_non_null(copy);
+	memcpy(copy, st.hdr, st.size);
+	((struct sluice_status_header *)copy)->port_status_size -= 64;
+	assert_int_equal(sluice_status_validate(copy, st.size, err, sizeof(err)), -EPROTO);
+	assert_non_null(strstr(err, "sizes differ"));
+	memcpy(copy, st.hdr, st.size);
+	((struct sluice_status_header *)copy)->n_ports = SLUICE_MAX_PORTS + 1;
+	assert_int_equal(sluice_status_validate(copy, st.size, err, sizeof(err)), -EPROTO);
+	assert_non_null(strstr(err, "ports, at most"));
+	free(copy);
+	sluice_status_close(&st);
 }
 
 /* A restarted writer re-attaches and keeps generation and contents. */
@@ -374,6 +411,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_attach_refuses_wrong_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_instance_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writer_reattaches, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_ports_validated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reclaim_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_reader_sees_a_mixed_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_control_detects_mixed_without_reclaim, setup,
