@@ -293,6 +293,19 @@ class Lab:
         if self.sluiced is not None:
             subprocess.run([SLUICE_XDP, "-i", self.sluiced.instance, "unpin"],
                            capture_output=True, timeout=30)
+            # A sluice-dp that kept its hugepage files for capture leaves
+            # them when it is killed: they hold pages until removed.
+            prefix = self.sluiced.instance + "map_"
+            try:
+                names = os.listdir("/dev/hugepages")
+            except OSError:
+                names = []
+            for n in names:
+                if n.startswith(prefix):
+                    try:
+                        os.unlink(os.path.join("/dev/hugepages", n))
+                    except OSError:
+                        pass
 
     def logs(self):
         out = []
