@@ -109,6 +109,9 @@ def main():
     # configuration), a foreign route sluiced must leave alone, and a
     # foreign route in the way of a VIP's (the netlink failure).
     sh(f"ip route add 10.0.0.99/32 dev lo table {TABLE} proto {PROTO}")
+    # Ours by protocol but not host routes: go too (one on a VIP's address).
+    sh(f"ip route add 10.0.0.0/24 dev lo table {TABLE} proto {PROTO}")
+    sh(f"ip route add 10.0.0.10/31 dev lo table {TABLE} proto {PROTO}")
     sh(f"ip route add 10.0.0.98/32 dev lo table {TABLE} proto static")
     sh(f"ip -6 route add 2001:db8::30/128 dev lo table {TABLE} proto static")
 
@@ -127,7 +130,8 @@ def main():
     wait_until(lambda: {"10.0.0.10", "10.0.0.20"} <= ours(), 5, "the IPv4 routes")
     say(f"(a) routes in table {TABLE} {time.monotonic() - t0:.2f} s after the start")
     r = routes()
-    check("10.0.0.99" not in r, f"the stray route of ours stayed: {r}")
+    check(not {"10.0.0.99", "10.0.0.0/24", "10.0.0.10/31"} & set(r),
+          f"a stray route of ours stayed: {r}")
     check("10.0.0.98" in r and r["10.0.0.98"]["protocol"] == "static", "a foreign route went")
     for dst in ("10.0.0.10", "10.0.0.20"):
         check(r[dst]["dev"] == "lo" and r[dst].get("scope") == "link", f"route {r[dst]}")
