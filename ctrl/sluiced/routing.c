@@ -114,13 +114,29 @@ static void set_error(struct routing *r, const char *msg)
 	slog_rl(&r->rl, SLOG_ERR, "routing: %s; retrying", msg);
 }
 
+/* IPv4 before IPv6, then by bytes: the order status and /metrics list. */
+static int addr_cmp(const struct sluice_addr *x, const struct sluice_addr *y)
+{
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	return memcmp(x->bytes, y->bytes, sizeof(x->bytes));
+}
+
+/* The entry of a, or (add) a new one in its place in the sorted array.
+ * Adding may move the array: pointers into it do not survive. */
 static struct route_addr *find_addr(struct routing *r, const struct sluice_addr *a, bool add)
 {
 	struct route_addr *n;
+	size_t at = 0;
 
-	for (size_t i = 0; i < r->n; i++)
-		if (sluice_addr_equal(&r->addrs[i].addr, a))
-			return &r->addrs[i];
+	for (; at < r->n; at++) {
+		int c = addr_cmp(&r->addrs[at].addr, a);
+
+		if (c == 0)
+			return &r->addrs[at];
+		if (c > 0)
+			break;
+	}
 	if (!add)
 		return NULL;
 	if (r->n == r->cap) {
@@ -132,7 +148,9 @@ static struct route_addr *find_addr(struct routing *r, const struct sluice_addr 
 		r->addrs = n;
 		r->cap = cap;
 	}
-	n = &r->addrs[r->n++];
+	memmove(&r->addrs[at + 1], &r->addrs[at], (r->n - at) * sizeof(*n));
+	r->n++;
+	n = &r->addrs[at];
 	memset(n, 0, sizeof(*n));
 	n->addr = *a;
 	n->since_ns = sluice_now_ns();
@@ -363,7 +381,7 @@ static void apply(struct routing *r, json_t *log)
 	/* Forget addresses that are neither configured nor in the table. */
 	for (size_t i = 0; i < r->n;) {
 		if (!r->addrs[i].configured && !r->addrs[i].installed && !r->addrs[i].stray)
-			r->addrs[i] = r->addrs[--r->n];
+			memmove(&r->addrs[i], &r->addrs[i + 1], (--r->n - i) * sizeof(*r->addrs));
 		else
 			i++;
 	}
