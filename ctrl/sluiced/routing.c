@@ -206,7 +206,7 @@ static int dump(struct routing *r)
 static enum route_dp dp_state(const struct sluiced *d)
 {
 	struct dpwatch_info di;
-	bool xdp = d->xdp && xdpctl_active(d->xdp);
+	bool xdp = xdpctl_forwarding(d->xdp);
 
 	if (d->eff.dp_mode == CONF_DP_XDP)
 		return xdp ? ROUTE_DP_UP : ROUTE_DP_DOWN;

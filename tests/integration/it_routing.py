@@ -15,7 +15,8 @@ servers with real health checks.
 (d) sluiced SIGKILLed: the routes stay; restarted: not one route deleted
     or added (ip monitor), the same routes;
 (e) the data plane's heartbeat stops with no fallback: withdrawn; back:
-    announced; with the XDP fallback the routes stay through the hand-over;
+    announced; with the XDP fallback the routes stay through the hand-over,
+    and go when the XDP path's interface goes too;
 (f) a VIP removed from the configuration: its route goes at the reload;
 and a netlink failure (a foreign route in the way) is logged, counted and
 retried until it succeeds.
@@ -259,6 +260,13 @@ def main():
           f"routes moved over the hand-over to XDP: {seen!r}")
     check(all(a["reason"] == "served" for a in addr_status(d)[0].values()), "served by XDP")
     say("(e) sluice-dp killed in mode dpdk+xdp-fallback: XDP took over, routes untouched")
+    # And when the XDP path goes too (its interface deleted), nothing
+    # forwards: withdrawn.
+    sh(f"ip link del {VETH}")
+    _, secs = wait_until(lambda: ours() == set(), 3, "withdrawal with the XDP path gone")
+    check(all(a["reason"] == "dataplane_down" for a in addr_status(d)[0].values()),
+          "reason dataplane_down without XDP")
+    say(f"(e) the XDP path's interface deleted: withdrawn {secs:.2f} s later")
     for b in (b80, b443, b20a, b20b, b30):
         b.kill()
     say(f"done in {time.monotonic() - t0:.1f} s")
