@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Non-blocking TCP and HTTP probes on libevent. See probe.h. */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,18 @@ struct probe {
 	char req[PROBE_REQ_MAX];
 	char resp[PROBE_RESP_MAX];
 };
+
+/* At a timeout: has what the probe waits for arrived all the same? When
+ * the loop itself was late (a stall such as loading the XDP program takes
+ * ~0.1 s), the deadline passes with the answer already there, and
+ * libevent reports the timeout alone: the backend was not late, so the
+ * answer is judged. Only what has arrived by now counts. */
+static bool ready_now(const struct probe *p)
+{
+	struct pollfd pfd = {.fd = p->fd, .events = p->phase == PROBE_READING ? POLLIN : POLLOUT};
+
+	return p->fd >= 0 && poll(&pfd, 1, 0) == 1 && pfd.revents;
+}
 
 static void probe_event(evutil_socket_t fd, short what, void *arg);
 
@@ -227,10 +240,7 @@ static void probe_event(evutil_socket_t fd, short what, void *arg)
 	struct probe *p = arg;
 
 	(void)fd;
-	/* Ready and past the deadline in one go: the loop itself was late
-	 * (a stall such as loading the XDP program), not the backend, whose
-	 * answer is here. */
-	if ((what & EV_TIMEOUT) && !(what & (EV_READ | EV_WRITE))) {
+	if ((what & EV_TIMEOUT) && !ready_now(p)) {
 		on_timeout(p);
 		return;
 	}
