@@ -218,15 +218,20 @@ static enum route_dp dp_state(const struct sluiced *d)
 	return d->dp_down ? ROUTE_DP_DOWN : ROUTE_DP_UNKNOWN;
 }
 
-/* Backends that take new flows, and those that would but have not had
- * their first check yet (they start up, so the count would be a guess). */
+/* Backends up: healthy and in the set (active or draining, any weight),
+ * and those that would be but have not had their first check yet (they
+ * start up, so the count would be a guess). A draining backend counts: it
+ * serves the flows it has, and the operator who drains every backend of a
+ * VIP drains them on every host of the fleet, where withdrawing would
+ * break those flows everywhere. */
 static void vip_health(const struct model_vip *v, struct route_vip_health *h)
 {
 	h->up = h->unknown = 0;
 	for (size_t i = 0; i < v->n_backends; i++) {
 		const struct model_backend *b = v->backends[i];
+		__u8 st = model_backend_state(b);
 
-		if (model_backend_state(b) != SLUICE_BACKEND_ACTIVE || b->cfg.weight == 0)
+		if (st != SLUICE_BACKEND_ACTIVE && st != SLUICE_BACKEND_DRAINING)
 			continue;
 		if (b->cfg.health.type != CONF_HEALTH_NONE && b->sm.checks == 0)
 			h->unknown++;

@@ -9,7 +9,8 @@ servers with real health checks.
 (a) routes appear once the backends' first checks pass; a route of ours to
     an address no VIP has any more goes at start, others' routes stay;
 (b) a VIP with fewer than min_up backends up is withdrawn and comes back;
-    another VIP on the same address keeps the address announced;
+    another VIP on the same address keeps the address announced; draining
+    backends count, disabled ones do not;
 (c) host drain withdraws every route at once, survives a restart, says
     when it is safe to stop; undrain restores;
 (d) sluiced SIGKILLed: the routes stay; restarted: not one route deleted
@@ -173,6 +174,17 @@ def main():
     b20a.signal(signal.SIGUSR2)
     b443.signal(signal.SIGUSR2)
     wait_until(lambda: ours() == want, 3, "10.0.0.20 back")
+    # The operator's backend states: draining backends still serve their
+    # flows and count; a disabled one is out of the set and does not.
+    for b in ("127.0.0.6", "127.0.0.7"):
+        d.ctl_ok("backend", "drain", "10.0.0.20:80", b)
+    time.sleep(0.6)
+    check("10.0.0.20" in ours(), "a VIP whose backends all drain was withdrawn")
+    d.ctl_ok("backend", "disable", "10.0.0.20:80", "127.0.0.7")
+    wait_until(lambda: "10.0.0.20" not in ours(), 3, "withdrawal with a backend disabled")
+    for b in ("127.0.0.6", "127.0.0.7"):
+        d.ctl_ok("backend", "enable", "10.0.0.20:80", b)
+    wait_until(lambda: ours() == want, 3, "10.0.0.20 back once enabled")
 
     # (c) drain: every route at once, in the reply; kept over a restart.
     changes0 = metric(d, "sluice_route_changes_total")
