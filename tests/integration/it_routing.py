@@ -29,7 +29,8 @@ import signal
 import subprocess
 import time
 
-from sluicetest import Backend, Sluiced, check, free_port, run, say, spawn, wait_until
+from sluicetest import (Backend, Sluiced, check, check_exposition, free_port, run, say, spawn,
+                        wait_until)
 
 FAKE_DP = os.environ["FAKE_DP"]
 TABLE = 4242
@@ -151,6 +152,10 @@ def main():
     m = d.metrics()
     for a in want:
         check(f'sluice_vip_announced{{vip="{a}"}} 1' in m, f"metrics: {a} announced")
+    types = check_exposition(m)
+    check(types.get("sluice_vip_announced") == "gauge" and
+          types.get("sluice_route_changes_total") == "counter" and
+          types.get("sluice_route_netlink_errors_total") == "counter", "metric types")
     rc, out, _ = d.ctl("status")
     check(rc == 0 and f"routing: table {TABLE}" in out and "a VIP can be served" in out, out)
 
