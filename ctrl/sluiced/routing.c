@@ -28,6 +28,7 @@ struct route_addr {
 	struct sluice_addr addr;
 	bool configured;	/* some VIP has it (this pass) */
 	bool installed;		/* the host route is in the table */
+	bool seen, seen_stray;	/* scratch of a read of the table */
 	bool stray;		/* a route of ours to it that is not the host route on lo */
 	__u8 stray_len;		/* its prefix length */
 	int stray_oif;		/* and interface */
@@ -169,32 +170,35 @@ static void dump_one(void *arg, const struct nlroute_entry *e)
 	if (!a)
 		return;
 	if (e->prefixlen == host_len && e->oif == r->lo) {
-		a->installed = true;
+		a->seen = true;
 	} else {
 		/* Ours by its protocol, but not a route sluiced makes: a
 		 * leftover of an older layout, or someone's mistake. */
-		a->stray = true;
+		a->seen_stray = true;
 		a->stray_len = e->prefixlen;
 		a->stray_oif = e->oif;
 	}
 }
 
-/* Read what the table holds of ours. Our idea of it is replaced: a route
- * deleted behind our back is then added again by the next pass. */
+/* Read what the table holds of ours. Our idea of it is replaced (a route
+ * deleted behind our back is then added again by the next pass), but only
+ * by a whole read: a failed one leaves it as it was. */
 static int dump(struct routing *r)
 {
 	char err[256];
 	int rc;
 
-	for (size_t i = 0; i < r->n; i++) {
-		r->addrs[i].installed = false;
-		r->addrs[i].stray = false;
-	}
+	for (size_t i = 0; i < r->n; i++)
+		r->addrs[i].seen = r->addrs[i].seen_stray = false;
 	rc = nlroute_dump(r->nl, r->table, NLROUTE_PROTO, dump_one, r, err, sizeof(err));
 	if (rc < 0) {
 		set_error(r, err);
 		r->need_dump = true;
 		return rc;
+	}
+	for (size_t i = 0; i < r->n; i++) {
+		r->addrs[i].installed = r->addrs[i].seen;
+		r->addrs[i].stray = r->addrs[i].seen_stray;
 	}
 	r->need_dump = false;
 	r->last_dump_ns = sluice_now_ns();
