@@ -368,6 +368,12 @@ static void apply(struct routing *r, json_t *log)
 
 		/* Read back after: one address may have had several. */
 		if (a->stray && change(r, a, false, a->stray_len, a->stray_oif, log)) {
+			char s[SLUICE_ADDR_STRLEN];
+
+			sluice_addr_format(&a->addr, s, sizeof(s));
+			slog(SLOG_INFO, "routing: removed %s/%u from table %u: protocol %u, but "
+					"not a host route on lo as sluiced makes them",
+			     s, a->stray_len, r->table, NLROUTE_PROTO);
 			a->stray = false;
 			r->need_dump = true;
 		}
