@@ -214,7 +214,10 @@ static void *http_server(void *arg)
 			send(fd, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 38, MSG_NOSIGNAL);
 		else if (n > 0 && strstr(buf, "GET /fail "))
 			send(fd, "HTTP/1.0 503 Service Unavailable\r\n\r\n", 36, MSG_NOSIGNAL);
-		else if (n > 0 && strstr(buf, "GET /garbage "))
+		else if (n > 0 && strstr(buf, "GET /slow ")) {
+			usleep(30000);
+			send(fd, "HTTP/1.0 200 OK\r\n\r\n", 19, MSG_NOSIGNAL);
+		} else if (n > 0 && strstr(buf, "GET /garbage "))
 			send(fd, "SSH-2.0-OpenSSH\r\n", 17, MSG_NOSIGNAL);
 		else if (n > 0 && strstr(buf, "GET /silent ")) {
 			usleep(400000);
@@ -251,6 +254,23 @@ static void test_http_probes(void **state)
 			fail_msg("%s: got %s \"%s\", expected %s \"%s\"", cases[i].path,
 				 health_result_name(res.r), res.detail,
 				 health_result_name(cases[i].r), cases[i].detail);
+	}
+	/* The loop stalls 120 ms right after the start (sluiced busy, or not
+	 * scheduled): a backend that answers in 30 ms within a 50 ms timeout
+	 * gets the lost time back and passes; a silent one still times out.
+	 * (The server answers one at a time: /silent above holds it 400 ms.) */
+	usleep(300000);
+	for (int silent = 0; silent < 2; silent++) {
+		t = target(port, CONF_HEALTH_HTTP, silent ? "/silent" : "/slow", 50);
+		memset(&res, 0, sizeof(res));
+		outstanding = 1;
+		assert_non_null(probe_start(base, &t, done, &res));
+		usleep(120000);
+		event_base_dispatch(base);
+		assert_int_equal(res.done, 1);
+		if (res.r != (silent ? HEALTH_TIMEOUT : HEALTH_OK))
+			fail_msg("%s after a stall: got %s \"%s\"", silent ? "/silent" : "/slow",
+				 health_result_name(res.r), res.detail);
 	}
 	t = target(port, CONF_HEALTH_HTTP, "/quit", 1000);
 	run(&t, &res);
