@@ -135,13 +135,22 @@ static struct probe_target target(__u16 port, enum conf_health_type type, const 
 	return t;
 }
 
-static void run(const struct probe_target *t, struct result *res)
+/* One probe; the loop starts stall_us after it (0: at once), as a loop
+ * that is busy elsewhere would. */
+static void run_after(const struct probe_target *t, struct result *res, unsigned int stall_us)
 {
 	memset(res, 0, sizeof(*res));
 	outstanding = 1;
 	assert_non_null(probe_start(base, t, done, res));
+	if (stall_us)
+		usleep(stall_us);
 	event_base_dispatch(base);
 	assert_int_equal(res->done, 1);
+}
+
+static void run(const struct probe_target *t, struct result *res)
+{
+	run_after(t, res, 0);
 }
 
 static void test_tcp_probes(void **state)
@@ -160,12 +169,7 @@ static void test_tcp_probes(void **state)
 	 * takes ~0.1 s) while the connection is made: the answer counts, not
 	 * the loop's lateness. */
 	t = target(port, CONF_HEALTH_TCP, NULL, 20);
-	memset(&res, 0, sizeof(res));
-	outstanding = 1;
-	assert_non_null(probe_start(base, &t, done, &res));
-	usleep(100000);
-	event_base_dispatch(base);
-	assert_int_equal(res.done, 1);
+	run_after(&t, &res, 100000);
 	assert_int_equal(res.r, HEALTH_OK);
 	/* A port nobody listens on: refused. */
 	fd2 = listener(&dead, 1);
@@ -262,12 +266,7 @@ static void test_http_probes(void **state)
 	usleep(300000);
 	for (int silent = 0; silent < 2; silent++) {
 		t = target(port, CONF_HEALTH_HTTP, silent ? "/silent" : "/slow", 50);
-		memset(&res, 0, sizeof(res));
-		outstanding = 1;
-		assert_non_null(probe_start(base, &t, done, &res));
-		usleep(120000);
-		event_base_dispatch(base);
-		assert_int_equal(res.done, 1);
+		run_after(&t, &res, 120000);
 		if (res.r != (silent ? HEALTH_TIMEOUT : HEALTH_OK))
 			fail_msg("%s after a stall: got %s \"%s\"", silent ? "/silent" : "/slow",
 				 health_result_name(res.r), res.detail);
