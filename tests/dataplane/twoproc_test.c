@@ -1060,6 +1060,10 @@ static void test_startup_errors(void **state)
 	assert_int_equal(sluice_config_create(instance, &cfg, err, sizeof(err)), 0);
 	assert_int_equal(run_dp(vdev, bad, out, sizeof(out)), 2);
 	assert_non_null(strstr(out, "--flows 12x"));
+	bad[0] = "--idle-sleep-us"; /* at most 1000: a sleep is a wake-up delay */
+	bad[1] = "5000";
+	assert_int_equal(run_dp(vdev, bad, out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "--idle-sleep-us 5000"));
 	assert_int_equal(run_dp(NULL, plain, out, sizeof(out)), 1);
 	assert_non_null(strstr(out, "no ports"));
 	/* A config region from another release. */

@@ -5,7 +5,11 @@ with sluicectl, 2,400 more spread by weight within 20 % of each share. Every
 request must be answered (by a backend of the VIP's set). --path picks the
 data path (dpdk or xdp); --workers 2 runs sluice-dp with two workers on a
 two-queue af_packet port, and each worker must have taken a share of the
-connections (its own counters in sluicectl stats)."""
+connections (its own counters in sluicectl stats), and sluice-dp, whose
+workers the lab runs with --idle-sleep-us, must use under half a CPU when
+idle."""
+import time
+
 import lab
 from lab import st
 
@@ -49,6 +53,15 @@ def main():
     spread(L.requests(2400), {"b1": 1, "b2": 1, "b3": 2, "b4": 4}, f"{what}: weights 1:1:2:4")
     if before is not None:
         lab.check_workers_share(L, before, f"{what}: weights 1:1:2:4")
+        # The lab's workers sleep when idle (--idle-sleep-us): without
+        # traffic sluice-dp takes a fraction of a CPU, not both.
+        with open(f"/proc/{L.dp.pid}/comm") as f:
+            st.check(f.read().strip() == "sluice-dp", "L.dp is not sluice-dp")
+        c0, t0 = lab.cpu_seconds(L.dp.pid), time.monotonic()
+        time.sleep(2)
+        busy = (lab.cpu_seconds(L.dp.pid) - c0) / (time.monotonic() - t0)
+        st.say(f"{what}: idle sluice-dp used {busy:.2f} CPUs")
+        st.check(busy < 0.5, f"idle sluice-dp with --idle-sleep-us used {busy:.2f} CPUs")
 
 
 if __name__ == "__main__":

@@ -225,10 +225,13 @@ class Lab:
             # A deep ring per queue: fanout rolls a packet over to another
             # queue (worker) when its own ring is full.
             vdev = f"net_af_packet0,iface=eth0,qpairs={self.workers},framecnt=4096"
+        # Two workers busy-polling both CPUs of a small host would take them
+        # from the clients and backends: idle workers sleep.
+        idle = ["--idle-sleep-us", "100"] if self.workers > 1 else []
         return ([SLUICE_DP, "--no-pci", prefix] + lcores + ["--log-level=*:warning",
                  f"--vdev={vdev}"] + mem +
                 ["--", "--instance", self.sluiced.instance, "--flows", "131072",
-                 "--own-addr", LB4, "--own-addr", LB6])
+                 "--own-addr", LB4, "--own-addr", LB6] + idle)
 
     def start_dp(self):
         st.check(SLUICE_DP, "SLUICE_DP is not set (built without DPDK?)")
@@ -387,6 +390,13 @@ def parse_args(argv=None):
 
 def parse_path(argv=None):
     return parse_args(argv).path
+
+
+def cpu_seconds(pid):
+    """CPU time (user + system, all threads) of process pid so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def lcore_counters(lab):
