@@ -2,13 +2,46 @@
 /*
  * sluice-dp-microbench: the packet path alone (sluice_dp_process on
  * mbufs in memory, no port), for measuring and optimising it without a
- * generator in the way. Times only the processing call; building the
- * packets and freeing the results are outside the timed span. Run under
- * valgrind --tool=callgrind --toggle-collect=sluice_dp_process for exact
- * instruction counts.
+ * generator in the way, on one worker or several at once. Times only the
+ * processing call; building the packets and freeing the results are
+ * outside the timed span. Run under valgrind --tool=callgrind
+ * --toggle-collect=sluice_dp_process for exact instruction counts.
  *
- *   sluice-dp-microbench [EAL options] -- --scenario new|established|nonvip
+ *   sluice-dp-microbench [EAL options] -- [--scenario new_flows|established|nonvip]
  *                        [--flows N] [--packets N] [--burst N]
+ *                        [--workers N] [--json] [--compare [--rounds R]]
+ *
+ * Workers: N lcores of the EAL's (-l / --lcores: the main lcore and the
+ * first N - 1 others, each pinned to its CPU by EAL), each with what a
+ * sluice-dp worker has of its own: a flow table of --flows on its socket,
+ * its state and status slot on their own cache lines, mbufs from the
+ * socket's pool through its per-lcore cache (sluice-dp's pool layout,
+ * dataplane/ports.c). Shared, as in sluice-dp: the snapshot (read-only)
+ * and the pool. Each worker's flows are the same --flows 5-tuples (its
+ * own copy in its own table). The workers are released together and each
+ * processes --packets packets; if they did not share anything, each would
+ * cost what one alone does.
+ *
+ * --compare runs each worker alone on its lcore, then all --workers
+ * together, --rounds times interleaved (the host's speed drifts), in one
+ * process on the same flow tables, and gives the ratio per worker: its
+ * cycles per packet alone / among N (1.0: no slowdown; 0.95 keeps 95 % of
+ * its throughput). Three statistics: the mean over all packets (what the
+ * issue asks for; it counts every preemption of the CPU by another process
+ * during a timed span: on a shared 2-CPU machine most of the difference),
+ * the mean without the slow bursts (> 4,000 cycles a packet: the CPU was
+ * taken away) and the median burst's cycles per packet.
+ *
+ * --json: {"workers": N, "scenario": "established", "per_worker":
+ *   [{"lcore": .., "cpu": .., "mpps": .., "cycles_per_packet": ..,
+ *     "cycles_per_packet_median": .., "cycles_per_packet_unpreempted": ..,
+ *     "slow_bursts": .., "slow_cycles_share": .., ...}], ...}
+ * (mpps: the processing's own rate, TSC Hz / mean cycles per packet); with
+ * --compare {"scenario": .., "workers": N, "rounds": [{"alone": [DOC per
+ * worker], "together": DOC}, ...], "cycles_per_packet_one": [median alone
+ * per worker], "cycles_per_packet_many": [median together per worker],
+ * "ratio_per_worker": [..], "ratio": the lowest, and the same of the
+ * other statistics (suffixes _median_burst, _unpreempted)}.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -17,6 +50,8 @@
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_random.h>
@@ -27,8 +62,43 @@
 
 #define M 65537u
 #define N_BACKENDS 16
+#define POOL_CACHE 256 /* sluice-dp's (dataplane/ports.c) */
+#define MAX_ROUNDS 31
+#define HIST_MAX 4096 /* cycles per packet of a burst, the last bucket: above */
 
 enum scenario { NEW, ESTABLISHED, NONVIP };
+static const char *const scenario_names[] = {"new_flows", "established", "nonvip"};
+
+/* One worker: everything it writes is its own, on its own cache lines. */
+struct worker {
+	struct sluice_dp_lcore lc;
+	struct sluice_lcore_status *st;
+	unsigned int lcore;
+	bool warm;
+	uint64_t seq;	      /* next new flow (NEW) */
+	/* the last run's figures */
+	uint64_t cycles, done, out_n;
+	/* Bursts by cycles per packet: the median is what a burst costs when
+	 * nothing else took the CPU meanwhile (the mean counts every
+	 * preemption by another process that lands in a timed span, which
+	 * on a shared machine is most of the noise). */
+	uint32_t hist[HIST_MAX];
+	/* Bursts of the last bucket (> 4,000 cycles a packet, 30 times the
+	 * usual: the CPU was taken away, no cache miss costs that) and their
+	 * cycles. */
+	uint64_t slow_bursts, slow_cycles;
+} __rte_cache_aligned;
+
+static struct {
+	enum scenario sc;
+	uint64_t flows, packets;
+	unsigned int burst, n_workers, n_run;
+	struct sluice_snapshot *snap;
+	struct sluice_dp_config cfg;
+	struct rte_mempool *pool;
+	struct worker *w[RTE_MAX_LCORE];
+	uint32_t ready; /* workers at the start line (atomic) */
+} B;
 
 static void build_snapshot(struct sluice_snapshot *snap)
 {
@@ -89,108 +159,372 @@ static void write_frame(uint8_t *f, uint64_t i, enum scenario sc)
 	l4[13] = sc == NEW ? SLUICE_TCP_SYN : SLUICE_TCP_ACK;
 }
 
+/* Allocate n mbufs holding the frames of flows next(0..n-1). */
+static void fill_burst(struct rte_mbuf **in, unsigned int n, struct worker *w, uint64_t first)
+{
+	if (rte_pktmbuf_alloc_bulk(B.pool, in, n) < 0)
+		rte_exit(1, "lcore %u: out of mbufs\n", w->lcore);
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t f = first != UINT64_MAX ? first + i
+			     : B.sc == NEW	 ? B.flows + w->seq++
+						 : rte_rand_max(B.flows);
+
+		write_frame((uint8_t *)rte_pktmbuf_append(in[i], 60), f, B.sc);
+	}
+}
+
+/* Established: every flow in the worker's table first (once; a --compare
+ * run reuses the tables). */
+static void warm_up(struct worker *w)
+{
+	for (uint64_t done = 0; B.sc == ESTABLISHED && !w->warm && done < B.flows;) {
+		struct rte_mbuf *in[SLUICE_DP_BURST_MAX], *out[SLUICE_DP_BURST_MAX];
+		unsigned int n = (unsigned int)RTE_MIN((uint64_t)B.burst, B.flows - done);
+		uint16_t k;
+
+		fill_burst(in, n, w, done);
+		k = sluice_dp_process(&w->lc, B.snap, 0, in, (uint16_t)n, out, rte_rdtsc());
+		rte_pktmbuf_free_bulk(out, k);
+		done += n;
+	}
+	w->warm = true;
+}
+
+static int worker_run(void *arg)
+{
+	struct worker *w = arg;
+
+	warm_up(w);
+	w->cycles = w->done = w->out_n = 0;
+	memset(w->hist, 0, sizeof(w->hist));
+	w->slow_bursts = w->slow_cycles = 0;
+	/* The start line: every worker of the run measures at the same time. */
+	__atomic_fetch_add(&B.ready, 1, __ATOMIC_ACQ_REL);
+	while (__atomic_load_n(&B.ready, __ATOMIC_ACQUIRE) < B.n_run)
+		rte_pause();
+	while (w->done < B.packets) {
+		struct rte_mbuf *in[SLUICE_DP_BURST_MAX], *out[SLUICE_DP_BURST_MAX];
+		uint64_t t0, t;
+		uint16_t k;
+
+		fill_burst(in, B.burst, w, UINT64_MAX);
+		t0 = rte_rdtsc();
+		k = sluice_dp_process(&w->lc, B.snap, 0, in, (uint16_t)B.burst, out, t0);
+		t = rte_rdtsc() - t0;
+		w->cycles += t;
+		w->hist[RTE_MIN(t / B.burst, (uint64_t)HIST_MAX - 1)]++;
+		if (unlikely(t / B.burst >= HIST_MAX - 1)) {
+			w->slow_bursts++;
+			w->slow_cycles += t;
+		}
+		w->out_n += k;
+		rte_pktmbuf_free_bulk(out, k);
+		w->done += B.burst;
+	}
+	sluice_dp_flush(&w->lc);
+	return 0;
+}
+
+/* Run workers first..first+n-1 together: the main lcore's (worker 0) on
+ * the main lcore, the others launched on theirs. */
+static void run(unsigned int first, unsigned int n)
+{
+	B.n_run = n;
+	__atomic_store_n(&B.ready, 0, __ATOMIC_RELEASE);
+	for (unsigned int i = RTE_MAX(first, 1u); i < first + n; i++)
+		if (rte_eal_remote_launch(worker_run, B.w[i], B.w[i]->lcore) != 0)
+			rte_exit(1, "cannot launch lcore %u\n", B.w[i]->lcore);
+	if (first == 0)
+		worker_run(B.w[0]);
+	for (unsigned int i = RTE_MAX(first, 1u); i < first + n; i++)
+		rte_eal_wait_lcore(B.w[i]->lcore);
+}
+
+static double cycles_per_packet(const struct worker *w)
+{
+	return (double)w->cycles / (double)w->done;
+}
+
+/* The mean without the slow bursts: what memory and caches cost, all of
+ * it, but not the time the CPU spent on another process. */
+static double cycles_per_packet_unpreempted(const struct worker *w)
+{
+	return (double)(w->cycles - w->slow_cycles) /
+	       (double)RTE_MAX(w->done - w->slow_bursts * B.burst, (uint64_t)1);
+}
+
+/* The median burst's cycles per packet (to the cycle). */
+static double cycles_per_packet_median(const struct worker *w)
+{
+	uint64_t bursts = w->done / B.burst, seen = 0;
+	unsigned int i = 0;
+
+	for (; i < HIST_MAX - 1; i++) {
+		seen += w->hist[i];
+		if (2 * seen >= bursts)
+			break;
+	}
+	return i + 0.5;
+}
+
+/* The last run of workers first..first+n-1 as one JSON document (or text
+ * lines). */
+static void print_run(FILE *f, unsigned int first, unsigned int n, bool json)
+{
+	const double hz = (double)rte_get_tsc_hz();
+
+	if (json)
+		fprintf(f, "{\"workers\": %u, \"scenario\": \"%s\", \"flows\": %llu, "
+			"\"packets_per_worker\": %llu, \"burst\": %u, \"tsc_mhz\": %.0f, "
+			"\"per_worker\": [",
+			n, scenario_names[B.sc], (unsigned long long)B.flows,
+			(unsigned long long)B.packets, B.burst, hz / 1e6);
+	for (unsigned int i = first; i < first + n; i++) {
+		const struct worker *w = B.w[i];
+		const struct sluice_lcore_counters *c = &w->st->counters;
+		double cpp = cycles_per_packet(w), med = cycles_per_packet_median(w),
+		       unp = cycles_per_packet_unpreempted(w);
+
+		if (json)
+			fprintf(f, "%s{\"lcore\": %u, \"cpu\": %d, \"mpps\": %.3f, "
+				"\"cycles_per_packet\": %.1f, \"cycles_per_packet_median\": %.1f, "
+				"\"cycles_per_packet_unpreempted\": %.1f, "
+				"\"slow_bursts\": %llu, \"slow_cycles_share\": %.3f, "
+				"\"packets\": %llu, \"forwarded\": %llu, "
+				"\"flow_live\": %llu, \"flow_inserts\": %llu, \"flow_evictions\": %llu}",
+				i > first ? ", " : "", w->lcore, rte_lcore_to_cpu_id((int)w->lcore),
+				hz / cpp / 1e6, cpp, med, unp, (unsigned long long)w->slow_bursts,
+				(double)w->slow_cycles / (double)w->cycles, (unsigned long long)w->done,
+				(unsigned long long)w->out_n, (unsigned long long)c->flow_live,
+				(unsigned long long)c->flow_inserts,
+				(unsigned long long)c->flow_evictions);
+		else
+			fprintf(f, "scenario %s, worker %u (lcore %u), %u running: %llu packets, %llu "
+				"forwarded, %.1f cycles/packet (median burst %.1f, unpreempted %.1f; "
+				"%.1f Mpps at %.0f MHz; %llu slow bursts, %.1f %% of the cycles); "
+				"flows in table %llu, inserts %llu, evictions %llu, repicks %llu\n",
+				scenario_names[B.sc], i + 1, w->lcore, n, (unsigned long long)w->done,
+				(unsigned long long)w->out_n, cpp, med, unp, hz / cpp / 1e6, hz / 1e6,
+				(unsigned long long)w->slow_bursts,
+				100.0 * (double)w->slow_cycles / (double)w->cycles,
+				(unsigned long long)c->flow_live,
+				(unsigned long long)c->flow_inserts,
+				(unsigned long long)c->flow_evictions,
+				(unsigned long long)c->flow_repicks);
+	}
+	if (json)
+		fprintf(f, "]}");
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, unsigned int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Medians over the rounds of one statistic (0: mean, 1: median burst,
+ * 2: mean unpreempted),
+ * per worker alone and among n; prints them and the ratios, returns the
+ * lowest ratio. */
+static double ratios(double alone[][RTE_MAX_LCORE][MAX_ROUNDS],
+		     double many[][RTE_MAX_LCORE][MAX_ROUNDS], unsigned int stat, unsigned int n,
+		     unsigned int rounds, bool json)
+{
+	static const char *const name[] = {"", "_median_burst", "_unpreempted"};
+	static const char *const label[] = {"mean", "median burst", "mean unpreempted"};
+	double lowest = 1e9, a[RTE_MAX_LCORE], m[RTE_MAX_LCORE];
+
+	for (unsigned int i = 0; i < n; i++) {
+		a[i] = median(alone[stat][i], rounds);
+		m[i] = median(many[stat][i], rounds);
+		lowest = RTE_MIN(lowest, a[i] / m[i]);
+		if (!json)
+			printf("%s, median of %u rounds: worker %u (lcore %u) alone %.1f "
+			       "cycles/packet, among %u %.1f: ratio %.3f\n",
+			       label[stat], rounds, i + 1, B.w[i]->lcore, a[i], n,
+			       m[i], a[i] / m[i]);
+	}
+	if (!json)
+		return lowest;
+	for (unsigned int k = 0; k < 3; k++) {
+		static const char *const what[] = {"_one", "_many", "ratio"};
+
+		printf(k < 2 ? ", \"cycles_per_packet%s%s\": [" : ", \"%s%s_per_worker\": [",
+		       k < 2 ? name[stat] : what[k], k < 2 ? what[k] : name[stat]);
+		for (unsigned int i = 0; i < n; i++)
+			printf("%s%.3f", i ? ", " : "", k == 0 ? a[i] : k == 1 ? m[i] : a[i] / m[i]);
+		printf("]");
+	}
+	printf(", \"ratio%s\": %.3f", name[stat], lowest);
+	return lowest;
+}
+
+/* Each worker alone, then n together, rounds times; the ratio per worker
+ * of the medians. Alone and together on the same lcore: CPUs of a VM need
+ * not be alike (here one is steadily faster than the other). */
+static void compare(unsigned int n, unsigned int rounds, bool json)
+{
+	static double alone[3][RTE_MAX_LCORE][MAX_ROUNDS], many[3][RTE_MAX_LCORE][MAX_ROUNDS];
+	double lo, lo_med, lo_unp;
+
+	if (json)
+		printf("{\"scenario\": \"%s\", \"workers\": %u, \"rounds\": [",
+		       scenario_names[B.sc], n);
+	for (unsigned int r = 0; r < rounds; r++) {
+		if (json)
+			printf("%s{\"alone\": [", r ? ", " : "");
+		for (unsigned int i = 0; i < n; i++) {
+			run(i, 1);
+			alone[0][i][r] = cycles_per_packet(B.w[i]);
+			alone[1][i][r] = cycles_per_packet_median(B.w[i]);
+			alone[2][i][r] = cycles_per_packet_unpreempted(B.w[i]);
+			if (json && i)
+				printf(", ");
+			print_run(stdout, i, 1, json);
+		}
+		run(0, n);
+		for (unsigned int i = 0; i < n; i++) {
+			many[0][i][r] = cycles_per_packet(B.w[i]);
+			many[1][i][r] = cycles_per_packet_median(B.w[i]);
+			many[2][i][r] = cycles_per_packet_unpreempted(B.w[i]);
+		}
+		if (json)
+			printf("], \"together\": ");
+		print_run(stdout, 0, n, json);
+		if (json)
+			printf("}");
+		fflush(stdout);
+	}
+	if (json)
+		printf("]");
+	lo = ratios(alone, many, 0, n, rounds, json);
+	lo_med = ratios(alone, many, 1, n, rounds, json);
+	lo_unp = ratios(alone, many, 2, n, rounds, json);
+	if (json)
+		printf("}\n");
+	else
+		printf("ratio (lowest): %.3f; of the median bursts: %.3f; unpreempted: %.3f\n", lo,
+		       lo_med, lo_unp);
+}
+
+static void workers_create(void)
+{
+	unsigned int lcore = rte_get_main_lcore(), i = 0;
+
+	if (rte_lcore_count() < B.n_workers)
+		rte_exit(2, "--workers %u needs %u lcores, EAL has %u: give it -l with as many "
+			 "CPUs (one lcore per CPU)\n", B.n_workers, B.n_workers, rte_lcore_count());
+	for (; i < B.n_workers; i++, lcore = rte_get_next_lcore(lcore, 1, 0)) {
+		int socket = (int)rte_lcore_to_socket_id(lcore);
+		struct worker *w = rte_zmalloc_socket("bench_worker", sizeof(*w),
+						      RTE_CACHE_LINE_SIZE, socket);
+
+		if (!w)
+			rte_exit(1, "out of memory for worker %u\n", i);
+		w->st = rte_zmalloc_socket("bench_status", sizeof(*w->st), RTE_CACHE_LINE_SIZE,
+					   socket);
+		w->lcore = lcore;
+		if (!w->st || sluice_dp_lcore_init(&w->lc, &B.cfg, w->st, socket) < 0)
+			rte_exit(1, "worker %u: flow table of %u flows: out of memory (-m?)\n", i,
+				 B.cfg.flows);
+		B.w[i] = w;
+	}
+}
+
+static enum scenario parse_scenario(const char *s)
+{
+	if (strcmp(s, "new") == 0 || strcmp(s, "new_flows") == 0)
+		return NEW;
+	if (strcmp(s, "established") == 0)
+		return ESTABLISHED;
+	if (strcmp(s, "nonvip") == 0)
+		return NONVIP;
+	rte_exit(2, "--scenario %s: one of new_flows, established, nonvip\n", s);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longs[] = {
-		{"scenario", 1, 0, 's'}, {"flows", 1, 0, 'f'}, {"packets", 1, 0, 'p'},
-		{"burst", 1, 0, 'b'},	 {0, 0, 0, 0},
+		{"scenario", 1, 0, 's'}, {"flows", 1, 0, 'f'},	 {"packets", 1, 0, 'p'},
+		{"burst", 1, 0, 'b'},	 {"workers", 1, 0, 'w'}, {"json", 0, 0, 'j'},
+		{"compare", 0, 0, 'c'},	 {"rounds", 1, 0, 'r'},	 {0, 0, 0, 0},
 	};
-	enum scenario sc = ESTABLISHED;
-	uint64_t flows = 1000000, packets = 20000000, seq = 0, cycles = 0, done = 0, out_n = 0;
-	unsigned int burst = 32;
-	struct sluice_snapshot *snap;
-	struct sluice_dp_config cfg;
-	struct sluice_dp_lcore *lc;
-	struct sluice_lcore_status *st;
-	struct rte_mempool *pool;
+	unsigned int rounds = 3;
+	bool json = false, cmp = false;
 	int c, rc = rte_eal_init(argc, argv);
 
 	if (rc < 0)
 		rte_exit(1, "EAL init failed\n");
 	argc -= rc;
 	argv += rc;
+	B.sc = ESTABLISHED;
+	B.flows = 1000000;
+	B.packets = 20000000;
+	B.burst = 32;
+	B.n_workers = 1;
 	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
 		if (c == 's')
-			sc = strcmp(optarg, "new") == 0	     ? NEW
-			     : strcmp(optarg, "nonvip") == 0 ? NONVIP
-							     : ESTABLISHED;
+			B.sc = parse_scenario(optarg);
 		else if (c == 'f')
-			flows = strtoull(optarg, NULL, 10);
+			B.flows = strtoull(optarg, NULL, 10);
 		else if (c == 'p')
-			packets = strtoull(optarg, NULL, 10);
+			B.packets = strtoull(optarg, NULL, 10);
 		else if (c == 'b')
-			burst = (unsigned int)atoi(optarg);
+			B.burst = (unsigned int)atoi(optarg);
+		else if (c == 'w')
+			B.n_workers = (unsigned int)atoi(optarg);
+		else if (c == 'j')
+			json = true;
+		else if (c == 'c')
+			cmp = true;
+		else if (c == 'r')
+			rounds = (unsigned int)atoi(optarg);
 		else
 			rte_exit(2, "usage: see the source\n");
 	}
-	if (burst < 1 || burst > SLUICE_DP_BURST_MAX || flows < 1)
-		rte_exit(2, "bad --burst or --flows\n");
-	snap = calloc(1, sizeof(*snap));
-	st = calloc(1, sizeof(*st));
-	lc = rte_zmalloc("lc", sizeof(*lc), RTE_CACHE_LINE_SIZE);
-	pool = rte_pktmbuf_pool_create("mb", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-				       (int)rte_socket_id());
-	if (!snap || !st || !lc || !pool)
+	if (B.burst < 1 || B.burst > SLUICE_DP_BURST_MAX || B.flows < 1 || B.flows > (1u << 26) ||
+	    B.packets < B.burst)
+		rte_exit(2, "bad --burst (1..%d), --flows (1..2^26) or --packets (>= burst)\n",
+			 SLUICE_DP_BURST_MAX);
+	if (B.n_workers < 1 || B.n_workers > RTE_MAX_LCORE || rounds < 1 || rounds > MAX_ROUNDS)
+		rte_exit(2, "bad --workers or --rounds (1..%d)\n", MAX_ROUNDS);
+	B.snap = calloc(1, sizeof(*B.snap));
+	/* Enough for every worker's burst and its lcore cache. */
+	B.pool = rte_pktmbuf_pool_create("mb", 8191 + B.n_workers * (POOL_CACHE * 3 / 2 + 64),
+					 POOL_CACHE, 0, RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	if (!B.snap || !B.pool)
 		rte_exit(1, "out of memory\n");
-	build_snapshot(snap);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.tsc_hz = rte_get_tsc_hz();
-	cfg.flows = flows > 1048576 ? (uint32_t)flows : 1048576;
-	cfg.timeout_s[SLUICE_FLOW_TCP] = SLUICE_TIMEOUT_TCP_S;
-	cfg.timeout_s[SLUICE_FLOW_UDP] = SLUICE_TIMEOUT_UDP_S;
-	cfg.timeout_s[SLUICE_FLOW_CLOSING] = SLUICE_TIMEOUT_CLOSING_S;
-	if (sluice_dp_lcore_init(lc, &cfg, st, (int)rte_socket_id()) < 0)
-		rte_exit(1, "flow table\n");
+	build_snapshot(B.snap);
+	B.cfg.tsc_hz = rte_get_tsc_hz();
+	B.cfg.flows = B.flows > 1048576 ? (uint32_t)B.flows : 1048576;
+	B.cfg.timeout_s[SLUICE_FLOW_TCP] = SLUICE_TIMEOUT_TCP_S;
+	B.cfg.timeout_s[SLUICE_FLOW_UDP] = SLUICE_TIMEOUT_UDP_S;
+	B.cfg.timeout_s[SLUICE_FLOW_CLOSING] = SLUICE_TIMEOUT_CLOSING_S;
+	B.cfg.n_workers = 1; /* no hand-off here: every worker processes its own traffic */
+	workers_create();
 
-	/* Established: every flow in the table first. */
-	for (uint64_t warm = sc == ESTABLISHED ? flows : 0; done < warm;) {
-		struct rte_mbuf *in[SLUICE_DP_BURST_MAX], *out[SLUICE_DP_BURST_MAX];
-		unsigned int n = (unsigned int)RTE_MIN((uint64_t)burst, warm - done);
-		uint16_t k;
-
-		if (rte_pktmbuf_alloc_bulk(pool, in, n) < 0)
-			rte_exit(1, "mbufs\n");
-		for (unsigned int i = 0; i < n; i++)
-			write_frame((uint8_t *)rte_pktmbuf_append(in[i], 60), done + i, sc);
-		k = sluice_dp_process(lc, snap, 0, in, (uint16_t)n, out, rte_rdtsc());
-		rte_pktmbuf_free_bulk(out, k);
-		done += n;
+	if (cmp) {
+		compare(B.n_workers, rounds, json);
+	} else {
+		run(0, B.n_workers);
+		print_run(stdout, 0, B.n_workers, json);
+		if (json)
+			printf("\n");
 	}
-	done = 0;
-	while (done < packets) {
-		struct rte_mbuf *in[SLUICE_DP_BURST_MAX], *out[SLUICE_DP_BURST_MAX];
-		uint64_t t0;
-		uint16_t k;
-
-		if (rte_pktmbuf_alloc_bulk(pool, in, burst) < 0)
-			rte_exit(1, "mbufs\n");
-		for (unsigned int i = 0; i < burst; i++) {
-			uint64_t f = sc == NEW ? flows + seq++ : rte_rand_max(flows);
-
-			write_frame((uint8_t *)rte_pktmbuf_append(in[i], 60), f, sc);
-		}
-		t0 = rte_rdtsc();
-		k = sluice_dp_process(lc, snap, 0, in, (uint16_t)burst, out, t0);
-		cycles += rte_rdtsc() - t0;
-		out_n += k;
-		rte_pktmbuf_free_bulk(out, k);
-		done += burst;
+	for (unsigned int i = 0; i < B.n_workers; i++) {
+		sluice_dp_lcore_fini(&B.w[i]->lc);
+		rte_free(B.w[i]->st);
+		rte_free(B.w[i]);
 	}
-	sluice_dp_flush(lc);
-	printf("scenario %s: %llu packets, %llu forwarded, %.1f cycles/packet (%.1f Mpps at "
-	       "%.0f MHz); flows in table %llu, inserts %llu, evictions %llu, repicks %llu\n",
-	       sc == NEW ? "new" : sc == NONVIP ? "nonvip" : "established",
-	       (unsigned long long)done, (unsigned long long)out_n, (double)cycles / (double)done,
-	       (double)rte_get_tsc_hz() / ((double)cycles / (double)done) / 1e6,
-	       rte_get_tsc_hz() / 1e6, (unsigned long long)st->counters.flow_live,
-	       (unsigned long long)st->counters.flow_inserts,
-	       (unsigned long long)st->counters.flow_evictions,
-	       (unsigned long long)st->counters.flow_repicks);
-	sluice_dp_lcore_fini(lc);
-	rte_free(lc);
-	rte_mempool_free(pool);
-	free(snap);
-	free(st);
+	rte_mempool_free(B.pool);
+	free(B.snap);
 	rte_eal_cleanup();
 	return 0;
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The line-rate benchmark (bench/linerate.sh runs it): sluice-dp against the
-ceiling of this machine, in one run, one worker lcore, 64-byte frames.
+ceiling of this machine, in one run, 64-byte frames, one worker lcore or
+--workers N.
 
 Every measurement is a closed loop over net_memif: sluice-pktgen (the memif
 client, CPU 0) sends and counts what comes back; the forwarder (the memif
@@ -23,6 +24,16 @@ spent in bursts that carried packets, over those packets). testpmd's
 by its port's received packets, which memif resets when the link drops: so
 the generator keeps the link up (--linger) until testpmd has stopped. Scenarios are interleaved run by run (this host's speed drifts);
 each figure is the median of --runs runs.
+
+--workers N (for machines with more cores): sluice-dp runs N workers on
+CPUs 1..N (its main lcore shares CPU 1), the ceiling's testpmd N forwarding
+cores with N queue pairs, and the generator, still one lcore on CPU 0,
+opens N queue pairs on the memif link and sends flow f on queue f mod N
+(memif has no RSS: the queue is the sender's choice), so each worker sees
+its own flows. The figures are the sums over workers (Mpps) and the
+busy cycles per packet over all of them. It needs 1 + N CPUs: with fewer,
+the generator and the workers would share CPUs and the figures would
+measure the scheduler, so it refuses.
 """
 import argparse
 import json
@@ -49,16 +60,31 @@ class Bench:
         self.tmp = tempfile.mkdtemp(prefix="sluice-linerate-")
         self.tag = f"lr{os.getpid()}"
         self.procs = []
+        n = a.workers
+        cpus = self.cpus = len(os.sched_getaffinity(0))
+        if n < 1 or n > 16:
+            sys.exit(f"linerate: --workers {n}: 1..16")
+        if 1 + n > cpus and not a.oversubscribe:
+            sys.exit(f"linerate: --workers {n} needs {1 + n} CPUs (the generator's, and one per "
+                     f"worker), this machine gives {cpus}: the processes would share CPUs and "
+                     f"the figures measure the scheduler, not sluice-dp. Run --workers "
+                     f"{max(cpus - 1, 1)} or fewer here.")
+        # sluice-dp: a 1 M-flow table per worker (~144 MiB) and its pool.
+        self.dp_mb = 256 + 160 * n
+        need = (self.dp_mb + 256) // 2
         huge = hugepages_free()
-        if huge < 400:
-            sys.exit(f"linerate: {huge} free 2 MiB hugepages, 400 needed (scripts/setup.sh "
+        if huge < need:
+            sys.exit(f"linerate: {huge} free 2 MiB hugepages, {need} needed (scripts/setup.sh "
                      "reserves 512); figures without hugepages are not comparable")
 
     def eal(self, name, cpu, vdev):
         """EAL options of one process (MACHINE-NOTES: --no-pci, its own
         --file-prefix, --huge-unlink, an explicit memory budget)."""
-        lcores = f"0@{cpu}" if name == "gen" else f"0@{cpu},1@{cpu}"
-        mem = "256" if name in ("gen", "testpmd") else "400"
+        # The forwarder: main lcore and the first worker on CPU cpu, the
+        # other workers on the CPUs after it (round again: --oversubscribe).
+        lcores = f"0@{cpu}" if name == "gen" else ",".join(
+            [f"0@{cpu}"] + [f"{i + 1}@{(cpu + i) % self.cpus}" for i in range(self.a.workers)])
+        mem = "256" if name in ("gen", "testpmd") else str(self.dp_mb)
         return (["--no-pci", f"--file-prefix={self.tag}-{name}", "--lcores", lcores,
                  "--log-level=*:warning", f"--vdev={vdev}"] + eal_mem(mem, True))
 
@@ -97,7 +123,8 @@ class Bench:
     def pktgen(self, args, duration):
         """sluice-pktgen as the memif client, in the background."""
         argv = ([f"{self.build}/bench/sluice-pktgen"] + self.eal("gen", 0, self.memif("client")) +
-                ["--", "--duration", str(duration), "--dst-mac", DST_MAC, "--json"] + args)
+                ["--", "--duration", str(duration), "--dst-mac", DST_MAC, "--json",
+                 "--queues", str(self.a.workers)] + args)
         return self.spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def parse_pktgen(self, out, p):
@@ -118,8 +145,10 @@ class Bench:
         # stdbuf: testpmd says "Press enter to exit" through stdio, which a
         # pipe would hold back.
         tp = self.spawn(["stdbuf", "-oL", "dpdk-testpmd"] + self.eal("testpmd", 1, self.memif("server")) +
-                        ["--", "--forward-mode=5tswap", "--record-core-cycles", "--nb-cores=1",
-                         "--total-num-mbufs=16384"],
+                        ["--", "--forward-mode=5tswap", "--record-core-cycles",
+                         f"--nb-cores={self.a.workers}", f"--rxq={self.a.workers}",
+                         f"--txq={self.a.workers}",
+                         f"--total-num-mbufs={16384 + 2048 * (self.a.workers - 1)}"],
                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                         text=True)
         head = ""
@@ -245,9 +274,10 @@ def report(samples, a):
     c_mpps, c_cyc = median(ceil, "mpps_fwd"), median(ceil, "cycles_per_packet")
     doc = {"ceiling": {"mpps": round(c_mpps, 3), "cycles_per_packet": round(c_cyc, 1),
                        "runs": len(ceil)},
-           "runs": [], "frame_size": 64, "worker_lcores": 1,
-           "method": "closed loop over net_memif, sluice-pktgen on CPU 0, forwarder on CPU 1; "
-                     "medians of interleaved runs; see docs/benchmarks.md"}
+           "runs": [], "frame_size": 64, "worker_lcores": a.workers,
+           "method": "closed loop over net_memif, sluice-pktgen on CPU 0, forwarder on CPU "
+                     + ("1" if a.workers == 1 else f"1-{a.workers}") +
+                     "; medians of interleaved runs; see docs/benchmarks.md"}
     for s in SCENARIOS[1:]:
         rs = samples[s]
         mpps_rx, mpps_fwd = median(rs, "mpps_rx"), median(rs, "mpps_fwd")
@@ -278,6 +308,11 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--duration", type=int, default=4, help="seconds per measurement")
     ap.add_argument("--build", default="build")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="sluice-dp worker lcores (and testpmd forwarding cores); needs 1 + N CPUs")
+    ap.add_argument("--oversubscribe", action="store_true",
+                    help="run --workers N on fewer than 1 + N CPUs anyway: checks that it "
+                         "works, its figures mean nothing")
     a = ap.parse_args()
     b = Bench(a)
     for sig in (signal.SIGINT, signal.SIGTERM):

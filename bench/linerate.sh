@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# The line-rate benchmark: sluice-dp on one worker lcore, 64-byte frames,
+# The line-rate benchmark: sluice-dp on one worker lcore (or N), 64-byte frames,
 # against the ceiling of this machine measured in the same run
 # (dpdk-testpmd --forward-mode=5tswap), closed loops over net_memif with
 # sluice-pktgen. Scenarios: new flows (every packet a SYN), 1,000,000
 # established flows, non-VIP drops, 1,000,000 established IPv6 flows. The
 # method is in bench/linerate.py and docs/benchmarks.md.
 #
-#   bench/linerate.sh [--json] [--runs N] [--duration S] [--build DIR]
+#   bench/linerate.sh [--json] [--runs N] [--duration S] [--workers N] [--build DIR]
+#
+# --workers N: sluice-dp with N workers (CPUs 1..N) and N queue pairs on
+# its memif port, testpmd with N forwarding cores, the generator sending
+# flow f on queue f mod N; needs 1 + N CPUs and refuses to run on fewer.
 #
 # Prints a table (Mpps received, Mpps forwarded, cycles per packet, ratios
 # to the ceiling); --json one document:

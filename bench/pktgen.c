@@ -40,6 +40,7 @@
 #define MAX_SECONDS 3600
 #define ZIPF_SAMPLES (1u << 22)
 #define LINK_WAIT_S 30
+#define MAX_QUEUES 16
 
 struct opts {
 	uint32_t flows;
@@ -57,6 +58,7 @@ struct opts {
 	uint32_t burst;
 	int json;
 	uint32_t linger; /* seconds the link stays up after the summary */
+	uint16_t queues; /* queue pairs; flow f on queue f mod queues */
 	uint8_t vip[16], nonvip[16];
 	uint16_t vip_port;
 	uint8_t dst_mac[6], src_mac[6];
@@ -94,7 +96,10 @@ static void usage(FILE *f)
 		"  --json             print one JSON document on stdout\n"
 		"  --linger S         after the summary, keep the link up S more seconds (or\n"
 		"                     until SIGINT/SIGTERM), discarding what arrives: a peer\n"
-		"                     can read its counters before the link goes down\n");
+		"                     can read its counters before the link goes down\n"
+		"  --queues N         N queue pairs, 1..16 (default 1): flow f is sent on queue\n"
+		"                     f mod N, bursts round-robin, so a forwarder with a worker\n"
+		"                     per queue sees each flow on one worker (no RSS on memif)\n");
 }
 
 static int parse_mac(const char *s, uint8_t mac[6])
@@ -133,7 +138,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"duration", 1, 0, 't'}, {"port", 1, 0, 'P'},	 {"burst", 1, 0, 'b'},
 		{"vip", 1, 0, 'v'},	 {"vip-port", 1, 0, 'V'}, {"nonvip", 1, 0, 'n'},
 		{"dst-mac", 1, 0, 'm'},	 {"json", 0, 0, 'j'},	 {"help", 0, 0, 'h'},
-		{"linger", 1, 0, 'L'},
+		{"linger", 1, 0, 'L'},	 {"queues", 1, 0, 'Q'},
 		{0, 0, 0, 0},
 	};
 	const char *vip = NULL, *nonvip = NULL;
@@ -149,6 +154,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->size = 0; /* the smallest frame of at least 64 bytes for family/proto */
 	o->duration = 5;
 	o->burst = 32;
+	o->queues = 1;
 	o->vip_port = 80;
 	parse_mac("02:00:00:00:00:02", o->dst_mac);
 	parse_mac("02:00:00:00:00:01", o->src_mac);
@@ -221,6 +227,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				goto bad;
 			o->burst = (uint32_t)v;
 			break;
+		case 'Q':
+			if (parse_u64(optarg, 1, MAX_QUEUES, &v) < 0)
+				goto bad;
+			o->queues = (uint16_t)v;
+			break;
 		case 'v':
 			vip = optarg;
 			break;
@@ -275,6 +286,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		if (o->size < least)
 			goto small;
 	}
+	if (o->flows < o->queues) {
+		fprintf(stderr, "sluice-pktgen: --flows %u is fewer than --queues %u\n", o->flows,
+			o->queues);
+		return -1;
+	}
 	return 0;
 small:
 	{
@@ -300,6 +316,7 @@ struct gen {
 	uint32_t zipf_next;
 	uint64_t vip_threshold; /* rte_rand() below it -> VIP */
 	uint64_t seq;		/* new-flow counter (--syn) */
+	uint16_t q;		/* the queue of this burst: its flows are q mod queues */
 };
 
 /* Flow i: source 198.18.0.0/15 (benchmark range) or 2001:db8:ffff::/64,
@@ -398,7 +415,7 @@ static int build_zipf(struct gen *g)
 	return 0;
 }
 
-static uint64_t next_flow(struct gen *g)
+static uint64_t draw_flow(struct gen *g)
 {
 	if (g->o.syn)
 		return g->seq++;
@@ -409,6 +426,20 @@ static uint64_t next_flow(struct gen *g)
 		return i;
 	}
 	return rte_rand_max(g->o.flows);
+}
+
+/* The next flow, one of this burst's queue's (f mod queues == q): the
+ * drawn one moved within its group of `queues` neighbours. */
+static uint64_t next_flow(struct gen *g)
+{
+	uint64_t n = g->o.queues, f = draw_flow(g);
+
+	if (n == 1)
+		return f;
+	if (g->o.syn)
+		return f * n + g->q;
+	f = f - f % n + g->q;
+	return f < g->o.flows ? f : f - n;
 }
 
 /* Write packet number k into buf. */
@@ -463,7 +494,7 @@ static int wait_link(uint16_t port)
 	return -ENOTCONN;
 }
 
-static int port_init(uint16_t port, struct rte_mempool *pool)
+static int port_init(uint16_t port, uint16_t queues, struct rte_mempool *pool)
 {
 	struct rte_eth_conf conf;
 	uint16_t nrx = RING_SIZE, ntx = RING_SIZE;
@@ -474,13 +505,14 @@ static int port_init(uint16_t port, struct rte_mempool *pool)
 		return -ENODEV;
 	}
 	memset(&conf, 0, sizeof(conf));
-	rc = rte_eth_dev_configure(port, 1, 1, &conf);
+	rc = rte_eth_dev_configure(port, queues, queues, &conf);
 	if (rc == 0)
 		rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nrx, &ntx);
-	if (rc == 0)
-		rc = rte_eth_rx_queue_setup(port, 0, nrx, rte_eth_dev_socket_id(port), NULL, pool);
-	if (rc == 0)
-		rc = rte_eth_tx_queue_setup(port, 0, ntx, rte_eth_dev_socket_id(port), NULL);
+	for (uint16_t q = 0; rc == 0 && q < queues; q++) {
+		rc = rte_eth_rx_queue_setup(port, q, nrx, rte_eth_dev_socket_id(port), NULL, pool);
+		if (rc == 0)
+			rc = rte_eth_tx_queue_setup(port, q, ntx, rte_eth_dev_socket_id(port), NULL);
+	}
 	if (rc == 0)
 		rc = rte_eth_dev_start(port);
 	if (rc < 0) {
@@ -530,13 +562,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sluice-pktgen: out of memory for the Zipf draw\n");
 		return 1;
 	}
-	pool = rte_pktmbuf_pool_create("pktgen", POOL_SIZE, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-				       rte_socket_id());
+	/* Room for every queue's RX ring besides what is in flight. */
+	pool = rte_pktmbuf_pool_create("pktgen", POOL_SIZE + (g->o.queues - 1) * 2u * RING_SIZE, 256,
+				       0, RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
 	if (!pool) {
 		fprintf(stderr, "sluice-pktgen: mbuf pool: %s\n", rte_strerror(rte_errno));
 		return 1;
 	}
-	if (port_init(g->o.port, pool) < 0)
+	if (port_init(g->o.port, g->o.queues, pool) < 0)
 		return 1;
 
 	hz = rte_get_tsc_hz();
@@ -579,7 +612,7 @@ int main(int argc, char **argv)
 				tx[i]->pkt_len = g->len;
 				fill_packet(g, rte_pktmbuf_mtod(tx[i], uint8_t *));
 			}
-			sent = rte_eth_tx_burst(g->o.port, 0, tx, n);
+			sent = rte_eth_tx_burst(g->o.port, g->q, tx, n);
 			if (sent < n) {
 				rte_pktmbuf_free_bulk(tx + sent, n - sent);
 				tx_failed += n - sent;
@@ -589,12 +622,14 @@ int main(int argc, char **argv)
 			per[sec].tx += sent;
 			per[sec].tx_bytes += (uint64_t)sent * g->len;
 		}
-		got = rte_eth_rx_burst(g->o.port, 0, rx, MAX_BURST);
+		got = rte_eth_rx_burst(g->o.port, g->q, rx, MAX_BURST);
 		for (uint16_t i = 0; i < got; i++)
 			per[sec].rx_bytes += rx[i]->pkt_len;
 		per[sec].rx += got;
 		if (got)
 			rte_pktmbuf_free_bulk(rx, got);
+		if (++g->q == g->o.queues)
+			g->q = 0;
 	}
 	for (unsigned int i = 0; i < sec; i++) {
 		tx_total += per[i].tx;
@@ -626,10 +661,12 @@ int main(int argc, char **argv)
 	/* Lingering: a memif peer resets its port counters when the link goes
 	 * down, so one that reads them after the run (testpmd) needs it up. */
 	for (uint64_t until = rte_rdtsc() + hz * g->o.linger; !force_quit && rte_rdtsc() < until;) {
-		uint16_t got = rte_eth_rx_burst(g->o.port, 0, rx, MAX_BURST);
+		uint16_t got = rte_eth_rx_burst(g->o.port, g->q, rx, MAX_BURST);
 
 		if (got)
 			rte_pktmbuf_free_bulk(rx, got);
+		if (++g->q == g->o.queues)
+			g->q = 0;
 	}
 	rte_eth_dev_stop(g->o.port);
 	rte_eth_dev_close(g->o.port);

@@ -30,6 +30,7 @@ enum {
 	OPT_LB_MAC,
 	OPT_STATS_INTERVAL,
 	OPT_ASSUME_RETA,
+	OPT_IDLE_SLEEP_US,
 	OPT_HELP,
 };
 
@@ -51,6 +52,7 @@ static const struct option longopts[] = {
 	{"lb-mac", required_argument, NULL, OPT_LB_MAC},
 	{"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
 	{"assume-reta", required_argument, NULL, OPT_ASSUME_RETA},
+	{"idle-sleep-us", required_argument, NULL, OPT_IDLE_SLEEP_US},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -84,6 +86,9 @@ void dp_options_usage(FILE *f, const char *prog)
 		"                       the queues by sluice's RSS key and a round-robin RETA\n"
 		"                       of N entries, so ICMP errors can go to their flow's\n"
 		"                       worker (default 0: not known)\n"
+		"  --idle-sleep-us N    a worker that found no packet for N microseconds sleeps\n"
+		"                       N microseconds at a time, 1..1000 (default 0: busy-poll\n"
+		"                       always; for hosts that share the workers' CPUs)\n"
 		"  --help               this text\n",
 		prog, DP_DEFAULT_INSTANCE, SLUICE_TIMEOUT_TCP_S, SLUICE_TIMEOUT_UDP_S,
 		SLUICE_TIMEOUT_CLOSING_S, SLUICE_DP_BURST_MAX, SLUICE_DP_MAX_OWN);
@@ -240,6 +245,11 @@ int dp_options_parse(int argc, char **argv, struct dp_options *o)
 			if (parse_u32("assume-reta", optarg, 1, 65535, &v) < 0)
 				return -1;
 			o->assume_reta = v;
+			break;
+		case OPT_IDLE_SLEEP_US:
+			if (parse_u32("idle-sleep-us", optarg, 1, 1000, &v) < 0)
+				return -1;
+			o->idle_sleep_us = v;
 			break;
 		case OPT_STATS_INTERVAL:
 			if (parse_u32("stats-interval", optarg, 0, 86400, &v) < 0)

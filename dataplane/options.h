@@ -20,6 +20,7 @@ struct dp_options {
 	unsigned int stats_interval_s;	/* log a counters line this often; 0: never */
 	unsigned int assume_reta;	/* a port without RSS: its peer spreads by sluice's
 					 * key and a round-robin RETA of this size; 0: not */
+	unsigned int idle_sleep_us;	/* a worker idle this long sleeps as long; 0: never */
 	struct sluice_dp_config dp;	/* processing settings (port MACs filled later) */
 };
 

@@ -105,6 +105,13 @@ static void tx_flush_all(struct dp_worker *w)
 			tx_flush(w, w->rxq[q].port);
 }
 
+/* Nothing arrived for a while: send what waits, then give the CPU away. */
+static void idle_sleep(struct dp_worker *w, unsigned int us)
+{
+	tx_flush_all(w);
+	rte_delay_us_sleep(us);
+}
+
 static void housekeeping(struct dp_worker *w, uint64_t tsc, uint32_t sweep_n)
 {
 	sluice_lcore_heartbeat(w->status, sluice_now_ns());
@@ -166,7 +173,8 @@ int dp_worker_main(void *arg)
 		(uint32_t)(sluice_ft_capacity(w->dp.ft) / SLUICE_FT_WAYS /
 			   (SWEEP_PERIOD_MS * 1000 / HOUSEKEEPING_US)) + 1;
 	struct rte_mbuf *pkts[SLUICE_DP_BURST_MAX], *out[SLUICE_DP_BURST_MAX];
-	uint64_t prev_drain = rte_rdtsc(), prev_house = prev_drain;
+	const uint64_t idle_tsc = (hz + 999999) / 1000000 * app->opt.idle_sleep_us;
+	uint64_t prev_drain = rte_rdtsc(), prev_house = prev_drain, last_busy = prev_drain;
 	__u64 acked = 0;
 
 	sluice_lcore_heartbeat(w->status, sluice_now_ns());
@@ -220,6 +228,13 @@ int dp_worker_main(void *arg)
 		 * would wait for this lcore until it counts as stale. */
 		snap = busy ? w->snap : load_snapshot(w, app, &acked);
 		handoff_receive(w, snap, cur);
+		/* --idle-sleep-us: off the packet path (only after a round
+		 * that found nothing, for that long), so that a host whose
+		 * workers share CPUs with other work gives them the CPU. */
+		if (busy)
+			last_busy = cur;
+		else if (unlikely(idle_tsc && cur - last_busy >= idle_tsc))
+			idle_sleep(w, app->opt.idle_sleep_us);
 	}
 
 	tx_flush_all(w);

@@ -173,4 +173,29 @@ static inline void fr_ipv6(struct frame *f, int vlan, uint8_t proto, const uint8
 	f->len = l3 + 40 + l4len + payload;
 }
 
+/* A router's ICMPv6 packet-too-big (advertising mtu) to vip about the
+ * packet in quoted (a frame: its IPv6 header and the first qlen - 40 bytes
+ * after). */
+static inline void fr_icmp6_too_big(struct frame *f, const uint8_t router[16],
+				    const uint8_t vip[16], const struct frame *quoted, size_t qlen,
+				    uint32_t mtu)
+{
+	uint8_t *ip = f->b + 14, *ic = ip + 40;
+
+	fr_eth(f, 0x86DD, 0);
+	memset(ip, 0, 40 + 8 + qlen);
+	ip[0] = 0x60;
+	fr_put16(ip + 4, (uint16_t)(8 + qlen));
+	ip[6] = 58;
+	ip[7] = 64;
+	memcpy(ip + 8, router, 16);
+	memcpy(ip + 24, vip, 16);
+	ic[0] = 2;
+	fr_put16(ic + 4, (uint16_t)(mtu >> 16));
+	fr_put16(ic + 6, (uint16_t)mtu);
+	memcpy(ic + 8, quoted->b + 14, qlen);
+	fr_put16(ic + 2, fr_csum6(ip, ic, 8 + qlen, 58));
+	f->len = 14 + 40 + 8 + qlen;
+}
+
 #endif

@@ -16,7 +16,10 @@
  *    NIC: each flow on the queue sluice's RSS key and RETA give it), each
  *    of 10,000 flows is handled by that worker only, across 50 table
  *    changes, and the workers' counters and the port's per-queue counters
- *    say so; a port with fewer queues than workers is refused;
+ *    say so; a port with fewer queues than workers is refused; an ICMP
+ *    frag-needed (IPv4) or packet-too-big (IPv6) about a flow, arriving on
+ *    the other worker's queue, is handed to the flow's worker and reaches
+ *    the backend in its entry, counted on both workers;
  *  - the port's own counters (the device's) reach the status region;
  *  - telemetry answers /sluice/... commands; SIGTERM stops it cleanly
  *    (exit 0, lcores marked offline); bad options, no ports and a config
@@ -65,6 +68,13 @@ static struct sluice_config_region cfg;
 static struct sluice_status_region st;
 static struct sluice_snapshot *oracle_snap;
 static const uint8_t client4[4] = {198, 51, 100, 7}, vip4[4] = {203, 0, 113, 10};
+static const uint8_t client6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0x33, [15] = 7},
+		     vip6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0x99, [15] = 10};
+/* Generation g also has an IPv6 VIP (id 4), vip6 port 80, whose backends
+ * are ids 100 + g .. 103 + g at fd00:50::ID (100 + g draining): set by
+ * the tests that use it, cleared by dp_down. */
+static bool with_v6;
+#define V6_BE 100
 #define MANY_FLOWS 10000
 static uint16_t last_backend[MANY_FLOWS + 4096];
 
@@ -76,22 +86,25 @@ static uint64_t now_ms(void)
 /* Generation g's configuration. */
 static void build(struct sluice_snapshot *s, uint64_t g)
 {
-	struct t_vip v;
+	static struct t_vip v[2];
 	struct sluice_global_cfg gl = t_global_init;
 
-	memset(&v, 0, sizeof(v));
-	v.vip = (struct sluice_vip){.addr = t_v4(vip4[0], vip4[1], vip4[2], vip4[3]),
-				    .port = htons(80), .proto = 6, .mode = SLUICE_FWD_IPIP,
-				    .id = 3, .hash_seed = 77};
+	memset(v, 0, sizeof(v));
+	v[0].vip = (struct sluice_vip){.addr = t_v4(vip4[0], vip4[1], vip4[2], vip4[3]),
+				       .port = htons(80), .proto = 6, .mode = SLUICE_FWD_IPIP,
+				       .id = 3, .hash_seed = 77};
+	v[1].vip = (struct sluice_vip){.addr = t_v6(vip6), .port = htons(80), .proto = 6,
+				       .mode = SLUICE_FWD_IPIP, .id = 4, .hash_seed = 66};
 	for (unsigned int j = 0; j < 4; j++) {
-		uint16_t id = (uint16_t)(g + j);
+		uint16_t id = (uint16_t)(g + j), id6 = (uint16_t)(V6_BE + g + j);
+		uint8_t a6[16] = {0xfd, 0, 0, 0x50, [14] = (uint8_t)(id6 >> 8), (uint8_t)id6};
+		uint8_t state = j == 0 && g > 1 ? SLUICE_BACKEND_DRAINING : SLUICE_BACKEND_ACTIVE;
 
-		v.be[j] = t_backend(id, t_v4(10, 50, (uint8_t)(id >> 8), (uint8_t)id),
-				    j == 0 && g > 1 ? SLUICE_BACKEND_DRAINING
-						    : SLUICE_BACKEND_ACTIVE);
+		v[0].be[j] = t_backend(id, t_v4(10, 50, (uint8_t)(id >> 8), (uint8_t)id), state);
+		v[1].be[j] = t_backend(id6, t_v6(a6), state);
 	}
-	v.n = 4;
-	t_fill(s, &v, 1, &gl);
+	v[0].n = v[1].n = 4;
+	t_fill(s, v, with_v6 ? 2 : 1, &gl);
 }
 
 /* Publish generation g (the next one) with reclamation. */
@@ -512,6 +525,7 @@ static int dp_down(void **state)
 		usleep(10000);
 	drain_rx();
 	dp_lcores = ONE_WORKER;
+	with_v6 = false;
 	t_port = 0;
 	t_nq = 1;
 	dp_sock = sock_name;
@@ -740,6 +754,20 @@ static uint64_t lcore_counter(unsigned int w, size_t off)
 			       __ATOMIC_RELAXED);
 }
 
+/* sent[q]: errors sent to worker q's queue, each about the other's flow:
+ * worker q handed sent[q] over and received the other's, and dropped none. */
+static void check_handoff_counters(const unsigned int sent[2])
+{
+	for (unsigned int w = 0; w < 2; w++) {
+		wait_lcore_counter(w, offsetof(struct sluice_lcore_counters, handoff_sent), sent[w],
+				   "handoff_sent");
+		wait_lcore_counter(w, offsetof(struct sluice_lcore_counters, handoff_received),
+				   sent[1 - w], "handoff_received");
+		assert_int_equal(lcore_counter(w, offsetof(struct sluice_lcore_counters,
+							   handoff_dropped)), 0);
+	}
+}
+
 /*
  * A router's frag-needed about a packet a backend sent for a flow arrives
  * on the other worker's queue (a NIC hashes it on its own addresses,
@@ -796,14 +824,116 @@ static void test_icmp_error_handed_to_flow_worker(void **state)
 		rte_pktmbuf_free(m);
 	}
 	assert_true(n >= 8 && sent[0] > 0 && sent[1] > 0);
-	for (unsigned int w = 0; w < 2; w++) {
-		wait_lcore_counter(w, offsetof(struct sluice_lcore_counters, handoff_sent), sent[w],
-				   "handoff_sent");
-		wait_lcore_counter(w, offsetof(struct sluice_lcore_counters, handoff_received),
-				   sent[1 - w], "handoff_received");
-		assert_int_equal(lcore_counter(w, offsetof(struct sluice_lcore_counters,
-							   handoff_dropped)), 0);
+	check_handoff_counters(sent);
+}
+
+/* The queue RSS gives the IPv6 flow of client port sport to vip6:80. */
+static uint16_t flow6_queue(uint16_t sport)
+{
+	return sluice_dp_rss_queue(sluice_dp_rss_hash_v6(client6, vip6, sport, 80),
+				   SLUICE_DP_RETA_SIZE, t_nq);
+}
+
+/* The next output of sluice-dp on any queue (or fail after 2 s): an
+ * IPv6-in-IPv6 packet, whose backend id (the outer destination's last two
+ * bytes) and queue are returned; inner_nh: its inner next header; sport:
+ * the inner packet's TCP source port. */
+static uint16_t rx_v6(uint16_t *queue, uint8_t *inner_nh, uint16_t *sport)
+{
+	uint64_t t0 = now_ms();
+	struct rte_mbuf *m;
+	const uint8_t *b;
+	uint16_t id;
+
+	for (uint16_t q = 0;; q = (uint16_t)((q + 1) % t_nq)) {
+		if (rte_eth_rx_burst(t_port, q, &m, 1) == 1) {
+			*queue = q;
+			break;
+		}
+		if (now_ms() - t0 > 2000)
+			fail_msg("no IPv6 output from sluice-dp");
 	}
+	b = rte_pktmbuf_mtod(m, const uint8_t *);
+	if (rte_pktmbuf_data_len(m) < 14 + 40 + 40 || fr_get16(b + 12) != 0x86DD || b[14 + 6] != 41)
+		fail_msg("unexpected output from sluice-dp (not IPv6-in-IPv6)");
+	id = fr_get16(b + 14 + 24 + 14);
+	*inner_nh = b[54 + 6];
+	*sport = fr_get16(b + 54 + 40);
+	rte_pktmbuf_free(m);
+	return id;
+}
+
+/*
+ * The same hand-off for IPv6: a router's packet-too-big about a packet a
+ * backend sent for an IPv6 flow arrives on the other worker's queue; that
+ * worker computes the flow's worker from the IPv6 Toeplitz hash of the
+ * quoted tuple (rte_softrss over 36 bytes) and hands it over; the owner
+ * sends it to the backend in the flow's entry: a draining one, which the
+ * table no longer gives the flow.
+ */
+static void test_icmp6_too_big_handed_to_flow_worker(void **state)
+{
+	static const uint8_t router6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0xfe, [15] = 1};
+	static uint16_t be6[FLOWS];
+	unsigned int sent[2] = {0, 0}, n = 0, on[2] = {0, 0};
+	char err[256];
+	uint8_t nh;
+	(void)state;
+
+	with_v6 = true;
+	assert_int_equal(sluice_config_create(instance, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(publish(1), 0);
+	wait_seen(1);
+	for (unsigned int f = 0; f < FLOWS; f++) { /* a SYN each, on its queue */
+		uint16_t sport = (uint16_t)(1024 + f), owner = flow6_queue(sport);
+		struct rte_mbuf *m;
+		struct frame fr;
+
+		fr_ipv6(&fr, 0, 6, client6, vip6, sport, 80, SLUICE_TCP_SYN, 0);
+		m = t_mbuf(&fr);
+		tx_all(owner, &m, 1);
+		on[owner]++;
+	}
+	for (unsigned int i = 0; i < FLOWS; i++) {
+		uint16_t q, sport, id = rx_v6(&q, &nh, &sport);
+		unsigned int f = (unsigned int)sport - 1024;
+
+		if (f >= FLOWS || q != flow6_queue(sport) || nh != 6 || id < V6_BE + 1 ||
+		    id > V6_BE + 4)
+			fail_msg("IPv6 flow %u: answered by worker %u (its own is %u), to backend "
+				 "%u", f, q, flow6_queue(sport), id);
+		be6[f] = id;
+	}
+	assert_true(on[0] > 0 && on[1] > 0);
+	assert_int_equal(publish(2), 0); /* backend V6_BE + 2 drains: kept by entries only */
+	wait_seen(2);
+	build(oracle_snap, 2);
+	for (unsigned int f = 0; f < FLOWS && n < 64; f++) {
+		uint16_t sport = (uint16_t)(1024 + f), owner = flow6_queue(sport),
+			 q = (uint16_t)(1 - owner), out_q, id;
+		const struct sluice_backend *by_table = sluice_snapshot_pick(
+			oracle_snap, &oracle_snap->vips[4], t_hash6(6, client6, vip6, sport, 80, 66));
+		struct frame quoted, fr;
+		struct rte_mbuf *m;
+		uint16_t in_sport;
+
+		if (be6[f] != V6_BE + 2 || by_table->id == V6_BE + 2)
+			continue;
+		/* What the backend sent: vip6:80 -> client, 1400 bytes of IPv6. */
+		fr_ipv6(&quoted, 0, 6, vip6, client6, 80, sport, SLUICE_TCP_ACK, 1400 - 60);
+		fr_icmp6_too_big(&fr, router6, vip6, &quoted, 40 + 20, 1280);
+		m = t_mbuf(&fr);
+		tx_all(q, &m, 1);
+		sent[q]++;
+		n++;
+		id = rx_v6(&out_q, &nh, &in_sport);
+		if (nh != 58 || out_q != owner || id != V6_BE + 2)
+			fail_msg("IPv6 flow %u: packet-too-big sent by worker %u to backend %u "
+				 "(inner next header %u), expected worker %u, backend %u", f, out_q,
+				 id, nh, owner, V6_BE + 2);
+	}
+	assert_true(n >= 8 && sent[0] > 0 && sent[1] > 0);
+	check_handoff_counters(sent);
 }
 
 /* One request on DPDK's telemetry socket; the reply in buf. */
@@ -930,6 +1060,10 @@ static void test_startup_errors(void **state)
 	assert_int_equal(sluice_config_create(instance, &cfg, err, sizeof(err)), 0);
 	assert_int_equal(run_dp(vdev, bad, out, sizeof(out)), 2);
 	assert_non_null(strstr(out, "--flows 12x"));
+	bad[0] = "--idle-sleep-us"; /* at most 1000: a sleep is a wake-up delay */
+	bad[1] = "5000";
+	assert_int_equal(run_dp(vdev, bad, out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "--idle-sleep-us 5000"));
 	assert_int_equal(run_dp(NULL, plain, out, sizeof(out)), 1);
 	assert_non_null(strstr(out, "no ports"));
 	/* A config region from another release. */
@@ -987,6 +1121,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_two_workers_sticky, dp_up_two, dp_down),
 		cmocka_unit_test_setup_teardown(test_icmp_error_handed_to_flow_worker, dp_up_two,
 						dp_down),
+		cmocka_unit_test_setup_teardown(test_icmp6_too_big_handed_to_flow_worker,
+						dp_up_two, dp_down),
 	};
 
 	if (argc != 2 && argc != 3) {

@@ -3,7 +3,13 @@
 over 4 equal backends within 20 % of even; after weights 1:1:2:4 are set
 with sluicectl, 2,400 more spread by weight within 20 % of each share. Every
 request must be answered (by a backend of the VIP's set). --path picks the
-data path (dpdk or xdp)."""
+data path (dpdk or xdp); --workers 2 runs sluice-dp with two workers on a
+two-queue af_packet port, and each worker must have taken a share of the
+connections (its own counters in sluicectl stats), and sluice-dp, whose
+workers the lab runs with --idle-sleep-us, must use under half a CPU when
+idle."""
+import time
+
 import lab
 from lab import st
 
@@ -24,9 +30,14 @@ def spread(results, shares, what):
 
 
 def main():
-    path = lab.parse_path()
-    L = lab.Lab("dist", path, backends=4).create()
-    spread(L.requests(1200), {f"b{i}": 1 for i in range(1, 5)}, f"{path}: 4 equal backends")
+    a = lab.parse_args()
+    path = a.path
+    L = lab.Lab("dist", path, backends=4, workers=a.workers).create()
+    what = path if a.workers == 1 else f"{path} with {a.workers} workers"
+    before = lab.lcore_counters(L) if a.workers > 1 else None
+    spread(L.requests(1200), {f"b{i}": 1 for i in range(1, 5)}, f"{what}: 4 equal backends")
+    if before is not None:
+        before = lab.check_workers_share(L, before, f"{what}: 4 equal backends")
     if path == "xdp":
         # sluicectl stats reads the XDP path's own counters: every
         # connection was a new flow once (a miss, or a SYN that reused the
@@ -39,7 +50,18 @@ def main():
                  f"XDP counters in sluicectl stats: {x}, flow_reopened {reopened}")
     for i, w in ((1, 100), (2, 100), (3, 200), (4, 400)):
         L.ctl_ok("backend", "weight", L.vip, lab.backend_ip(i), str(w))
-    spread(L.requests(2400), {"b1": 1, "b2": 1, "b3": 2, "b4": 4}, f"{path}: weights 1:1:2:4")
+    spread(L.requests(2400), {"b1": 1, "b2": 1, "b3": 2, "b4": 4}, f"{what}: weights 1:1:2:4")
+    if before is not None:
+        lab.check_workers_share(L, before, f"{what}: weights 1:1:2:4")
+        # The lab's workers sleep when idle (--idle-sleep-us): without
+        # traffic sluice-dp takes a fraction of a CPU, not both.
+        with open(f"/proc/{L.dp.pid}/comm") as f:
+            st.check(f.read().strip() == "sluice-dp", "L.dp is not sluice-dp")
+        c0, t0 = lab.cpu_seconds(L.dp.pid), time.monotonic()
+        time.sleep(2)
+        busy = (lab.cpu_seconds(L.dp.pid) - c0) / (time.monotonic() - t0)
+        st.say(f"{what}: idle sluice-dp used {busy:.2f} CPUs")
+        st.check(busy < 0.5, f"idle sluice-dp with --idle-sleep-us used {busy:.2f} CPUs")
 
 
 if __name__ == "__main__":

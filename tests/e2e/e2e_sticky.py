@@ -6,7 +6,9 @@ backends b5 and b6 added, drained, re-weighted, removed; b1..b4 (which carry
 the streams) drained, re-enabled and re-weighted, never removed. Every
 connection must stay up without a reset or a lost byte, and new connections
 made at the end must reach only backends of the final set. --path: dpdk or
-xdp."""
+xdp. --workers 2: sluice-dp with two workers on a two-queue af_packet port;
+the streams' flow-table entries must be spread over both workers, each
+stream staying on its worker and its backend."""
 import time
 
 import lab
@@ -50,8 +52,10 @@ def plan(vip):
 
 
 def main():
-    path = lab.parse_path()
-    L = lab.Lab("stky", path, backends=6, in_vip=4).create()
+    a = lab.parse_args()
+    path = a.path
+    L = lab.Lab("stky", path, backends=6, in_vip=4, workers=a.workers).create()
+    before = lab.lcore_counters(L) if a.workers > 1 else None
     vip = L.echo_vip
     streams = L.client_bg("streams", lab.VIP4, str(lab.ECHO_PORT), "--conns", "24")
     hello = streams.wait_line()
@@ -64,19 +68,40 @@ def main():
         time.sleep(0.05)  # let data flow under every table
     gen1 = L.status()["generation"]
     st.check(gen1 - gen0 >= CHANGES, f"{CHANGES} changes made only {gen1 - gen0} generations")
+    if before is not None:
+        # Every stream's packets reached one worker: each flow was
+        # inserted once, in one worker's table, and never again in the
+        # other's (which would have picked by the changed table).
+        ins = {i: c["flow_inserts"] - before[i]["flow_inserts"]
+               for i, c in lab.lcore_counters(L).items()}
+        st.say(f"{path}: flow-table inserts per worker lcore during the streams: {ins}")
+        st.check(sum(ins.values()) == 24,
+                 f"24 streams made {sum(ins.values())} flow-table inserts over the workers "
+                 f"{ins}: some stream's packets reached two workers")
     # explain asks the data path's flow table: every stream is there, on
     # the backend it greeted from, though the tables now send some of
     # those flows elsewhere.
-    moved = 0
+    moved, holder = 0, {}
     for name, port in zip(hello["backends"], hello["ports"]):
         x = L.ctl_ok("explain", vip, "tcp", f"10.100.0.2:{port}")
         want = lab.backend_ip(int(name[1:]))
         st.check(x["by"] == "flow table" and x["backend"]["address"] == want,
                  f"explain of the stream from port {port} (on {name}): {x}")
         moved += "table_backend" in x
+        holder[port] = x["flow_table"].get("lcore")
     st.say(f"{path}: explain finds all 24 streams in the flow table; the lookup table "
            f"would send {moved} of them elsewhere now")
     st.check(moved > 0, "no change moved any stream's slot: stickiness was not tested")
+    if before is not None:
+        # Each stream's entry is on one worker (explain asks them all and
+        # names the one that has it), and the streams are on every worker:
+        # the port spread them and each worker kept its own.
+        per = {lc: sum(1 for h in holder.values() if h == lc) for lc in set(holder.values())}
+        st.say(f"{path}: streams' flow-table entries per worker lcore: {per}")
+        st.check(len(per) == a.workers and None not in per,
+                 f"the 24 streams' entries are on lcores {per}, want all {a.workers} workers")
+        lab.check_workers_share(L, before, f"{path} with {a.workers} workers: streams",
+                                least=0.1)
     res = streams.finish()["streams"]
     on = lab.counts([{"backend": s["backend"]} for s in res])
     st.say(f"{path}: streams per backend {on}, generations {gen0} -> {gen1}")

@@ -63,10 +63,12 @@ class Lab:
     backends: how many backend namespaces (all start serving); in_vip: how
     many of them the VIP starts with (default all). capture: run sluice-dp
     so that DPDK secondary processes (dpdk-dumpcap) can attach: hugepage
-    files kept, which needs free hugepages."""
+    files kept, which needs free hugepages. workers: sluice-dp's worker
+    lcores, each with a queue pair of the af_packet port (qpairs=N: the
+    kernel's fanout spreads flows over them by its own flow hash)."""
 
     def __init__(self, name, path, backends=4, in_vip=None, health=None, heartbeat_ms=300,
-                 config_file=None, capture=False):
+                 config_file=None, capture=False, workers=1):
         st.check(path in PATHS, f"unknown data path {path}")
         self.path = path
         self.topo = f"{name}{os.getpid()}"
@@ -77,6 +79,8 @@ class Lab:
         self.heartbeat_ms = heartbeat_ms
         self.config_file = config_file  # a shipped file instead of config()
         self.capture = capture
+        self.workers = workers
+        st.check(workers == 1 or path != "xdp", "the XDP path has no workers")
         self.servers = {}
         self.dp = None
         self.sluiced = None
@@ -121,6 +125,14 @@ class Lab:
         # finished by metadata that encapsulation does not carry; a host
         # behind a real NIC sends complete ones.
         self.run_in("client", ["ethtool", "-K", "eth0", "tx", "off"])
+        if self.workers > 1:
+            # af_packet's fanout picks a worker by the skb's flow hash; a
+            # packet from a local TCP socket carries the socket's random
+            # hash across the veths and the router, and the kernel draws a
+            # new one on a retransmission timeout (net.core.txrehash):
+            # the flow would move to the other worker mid-connection, which
+            # RSS on a NIC never does. Keep the client's hash per connection.
+            self.run_in("client", ["sysctl", "-qw", "net.core.txrehash=0"])
         # Backends decapsulate only what comes from the load balancer's
         # source addresses, so every test exercises the allowlist.
         sources = self.lb_sources()
@@ -203,10 +215,23 @@ class Lab:
             mem = ["-m", "256", "--huge-unlink"]
         else:
             mem = ["--no-huge", "-m", "512"]
-        return ([SLUICE_DP, "--no-pci", prefix, "-l", "0,1", "--log-level=*:warning",
-                 "--vdev=net_af_packet0,iface=eth0"] + mem +
+        if self.workers == 1:
+            lcores, vdev = ["-l", "0,1"], "net_af_packet0,iface=eth0"
+        else:
+            # Worker i on CPU i mod 2 (this host may have two), the main
+            # lcore (asleep but once a second) beside worker 1.
+            lcores = ["--lcores", ",".join(["0@0"] + [f"{i}@{(i - 1) % 2}"
+                                                     for i in range(1, self.workers + 1)])]
+            # A deep ring per queue: fanout rolls a packet over to another
+            # queue (worker) when its own ring is full.
+            vdev = f"net_af_packet0,iface=eth0,qpairs={self.workers},framecnt=4096"
+        # Two workers busy-polling both CPUs of a small host would take them
+        # from the clients and backends: idle workers sleep.
+        idle = ["--idle-sleep-us", "100"] if self.workers > 1 else []
+        return ([SLUICE_DP, "--no-pci", prefix] + lcores + ["--log-level=*:warning",
+                 f"--vdev={vdev}"] + mem +
                 ["--", "--instance", self.sluiced.instance, "--flows", "131072",
-                 "--own-addr", LB4, "--own-addr", LB6])
+                 "--own-addr", LB4, "--own-addr", LB6] + idle)
 
     def start_dp(self):
         st.check(SLUICE_DP, "SLUICE_DP is not set (built without DPDK?)")
@@ -354,11 +379,49 @@ def failures(results):
     return [r for r in results if r["error"]]
 
 
-def parse_path(argv=None):
+def parse_args(argv=None):
+    """--path (dpdk, xdp, fallback) and --workers (sluice-dp's)."""
     import argparse
     ap = argparse.ArgumentParser()
     ap.add_argument("--path", choices=PATHS, default="dpdk")
-    return ap.parse_args(argv).path
+    ap.add_argument("--workers", type=int, default=1, choices=(1, 2, 3, 4))
+    return ap.parse_args(argv)
+
+
+def parse_path(argv=None):
+    return parse_args(argv).path
+
+
+def cpu_seconds(pid):
+    """CPU time (user + system, all threads) of process pid so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def lcore_counters(lab):
+    """sluice-dp's workers' counters from sluicectl stats: lcore id ->
+    counters."""
+    return {l["lcore_id"]: l["counters"] for l in lab.ctl_ok("stats")["lcores"]}
+
+
+def check_workers_share(lab, before, what, least=0.2):
+    """Each of the lab's workers forwarded some of what went through since
+    before (lcore_counters), at least `least` of an even share of the new
+    flows: the port spread them."""
+    after = lcore_counters(lab)
+    st.check(len(after) == lab.workers, f"{what}: {len(after)} lcores in sluicectl stats, "
+             f"want {lab.workers}")
+    new = {i: after[i]["flow_inserts"] - before.get(i, {}).get("flow_inserts", 0)
+           for i in after}
+    fwd = {i: after[i]["tx_packets"] - before.get(i, {}).get("tx_packets", 0) for i in after}
+    total = sum(new.values())
+    st.say(f"{what}: per worker lcore new flows {new}, forwarded packets {fwd}")
+    for i in after:
+        st.check(new[i] >= least * total / lab.workers and fwd[i] > 0,
+                 f"{what}: worker lcore {i} got {new[i]} of {total} new flows, forwarded "
+                 f"{fwd[i]}: the queues do not spread")
+    return after
 
 
 run = st.run  # a test's main(); on failure the logs of sluiced and sluice-dp
