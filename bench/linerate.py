@@ -23,6 +23,11 @@ spent in bursts that carried packets, over those packets). testpmd's
 by its port's received packets, which memif resets when the link drops: so
 the generator keeps the link up (--linger) until testpmd has stopped. Scenarios are interleaved run by run (this host's speed drifts);
 each figure is the median of --runs runs.
+
+Two figures per scenario come from callgrind instead (bench/callgrind.py):
+instructions per packet and simulated cache misses per packet of the same
+packet path, counted on sluice-dp-microbench; and the flow table's bytes
+per flow. They do not depend on the machine's load.
 """
 import argparse
 import json
@@ -35,6 +40,7 @@ import sys
 import tempfile
 import time
 
+import callgrind
 from benchlib import eal_mem, hugepages_free
 
 SCENARIOS = ["ceiling", "new_flows", "established_v4", "nonvip_drop", "established_v6"]
@@ -240,14 +246,18 @@ def median(samples, key):
     return statistics.median(r[key] for r in samples)
 
 
-def report(samples, a):
+def report(samples, counted, a):
     ceil = samples["ceiling"]
     c_mpps, c_cyc = median(ceil, "mpps_fwd"), median(ceil, "cycles_per_packet")
     doc = {"ceiling": {"mpps": round(c_mpps, 3), "cycles_per_packet": round(c_cyc, 1),
                        "runs": len(ceil)},
            "runs": [], "frame_size": 64, "worker_lcores": 1,
            "method": "closed loop over net_memif, sluice-pktgen on CPU 0, forwarder on CPU 1; "
-                     "medians of interleaved runs; see docs/benchmarks.md"}
+                     "medians of interleaved runs; see docs/benchmarks.md",
+           "flow_table_bytes_per_flow": counted[1],
+           "callgrind": "instructions and simulated data-cache misses (L1; LL of 32 MiB) per "
+                        f"packet of sluice-dp-microbench, {a.callgrind_packets} packets per "
+                        f"scenario, {a.callgrind_flows} flows; bench/callgrind.py"}
     for s in SCENARIOS[1:]:
         rs = samples[s]
         mpps_rx, mpps_fwd = median(rs, "mpps_rx"), median(rs, "mpps_fwd")
@@ -261,15 +271,18 @@ def report(samples, a):
             "frame_size": 78 if s.endswith("v6") else 64, "runs": len(rs),
             "samples_mpps": [round(r["mpps_fwd"] if s != "nonvip_drop" else r["mpps_rx"], 3)
                              for r in rs]})
+        doc["runs"][-1].update(counted[0][s])
     if a.json:
         print(json.dumps(doc))
         return
     print(f"{'scenario':16s} {'Mpps rx':>8s} {'Mpps fwd':>9s} {'cycles/pkt':>11s} "
-          f"{'x ceiling Mpps':>15s} {'x ceiling cycles':>17s}")
+          f"{'x ceiling Mpps':>15s} {'x ceiling cycles':>17s} {'instr/pkt':>10s}")
     print(f"{'ceiling (5tswap)':16s} {c_mpps:8.2f} {c_mpps:9.2f} {c_cyc:11.1f} {1:15.2f} {1:17.2f}")
     for r in doc["runs"]:
         print(f"{r['scenario']:16s} {r['mpps_rx']:8.2f} {r['mpps_fwd']:9.2f} "
-              f"{r['cycles_per_packet']:11.1f} {r['ratio_mpps']:15.2f} {r['ratio_cycles']:17.2f}")
+              f"{r['cycles_per_packet']:11.1f} {r['ratio_mpps']:15.2f} {r['ratio_cycles']:17.2f} "
+              f"{r['instructions_per_packet']:10.1f}")
+    print(f"flow table: {doc['flow_table_bytes_per_flow']} bytes per flow")
 
 
 def main():
@@ -278,12 +291,19 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--duration", type=int, default=4, help="seconds per measurement")
     ap.add_argument("--build", default="build")
+    ap.add_argument("--callgrind-flows", type=int, default=1_000_000,
+                    help="flows of callgrind's established scenarios (fewer: no warm-up for new flows)")
+    ap.add_argument("--callgrind-packets", type=int, default=100_000,
+                    help="packets callgrind counts per scenario")
     a = ap.parse_args()
     b = Bench(a)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: sys.exit(1))
     try:
-        report(b.run(), a)
+        samples = b.run()
+        counted = callgrind.measure(b.build, a.callgrind_flows, a.callgrind_packets,
+                                    cache_sim=True, tag=f"{b.tag}-cg")
+        report(samples, counted, a)
     finally:
         b.cleanup()
 

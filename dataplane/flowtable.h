@@ -113,6 +113,13 @@ static inline uint64_t sluice_ft_capacity(const struct sluice_ft *ft)
 	return ((uint64_t)ft->mask + 1) * SLUICE_FT_WAYS;
 }
 
+/* Bytes of memory the table holds (what bench/ reports per flow). */
+static inline uint64_t sluice_ft_bytes(const struct sluice_ft *ft)
+{
+	return sizeof(*ft) + ((uint64_t)ft->mask + 1) * sizeof(struct sluice_ft_bucket) +
+	       sluice_ft_capacity(ft) * sizeof(struct sluice_ft_entry);
+}
+
 /*
  * Where a flow lives in the table: a hash of the key and the VIP's seed
  * (a seed change re-picks the VIP's flows, as in the XDP path, whose flow
