@@ -10,9 +10,14 @@
 
 #include "flowtable.h"
 
-/* Flows the table is sized for, over ways: at most 80 % full. */
-#define FT_LOAD_NUM 5
-#define FT_LOAD_DEN 4
+#define ALL_WAYS ((1u << SLUICE_FT_WAYS) - 1)
+
+/* Ways over the flows the table is sized for: at most 50 % full. Buckets
+ * of 4 with one level of displacement hold ~75 % before the first
+ * eviction (the former 8 ways of 72 bytes were sized for 80 %; these are
+ * 16 bytes). */
+#define FT_LOAD_NUM 2
+#define FT_LOAD_DEN 1
 
 /* Ticks of at most 1 ms: the TSC shifted by floor(log2(hz / 1000)). */
 static unsigned int tick_shift_for(uint64_t hz)
@@ -56,14 +61,7 @@ struct sluice_ft *sluice_ft_create(const struct sluice_ft_params *params)
 	if (!ft->buckets)
 		ft->buckets = rte_zmalloc("sluice_ft_buckets", nb * sizeof(*ft->buckets),
 					  RTE_CACHE_LINE_SIZE);
-	ft->entries = rte_zmalloc_socket("sluice_ft_entries",
-					 nb * SLUICE_FT_WAYS * sizeof(*ft->entries),
-					 RTE_CACHE_LINE_SIZE, params->socket);
-	if (!ft->entries)
-		ft->entries = rte_zmalloc("sluice_ft_entries",
-					  nb * SLUICE_FT_WAYS * sizeof(*ft->entries),
-					  RTE_CACHE_LINE_SIZE);
-	if (!ft->buckets || !ft->entries) {
+	if (!ft->buckets) {
 		sluice_ft_destroy(ft);
 		rte_errno = ENOMEM;
 		return NULL;
@@ -80,7 +78,6 @@ void sluice_ft_destroy(struct sluice_ft *ft)
 {
 	if (!ft)
 		return;
-	rte_free(ft->entries);
 	rte_free(ft->buckets);
 	rte_free(ft);
 }
@@ -135,16 +132,36 @@ static unsigned int soonest_way(const struct sluice_ft_bucket *bk, uint8_t mask,
 	return best;
 }
 
-/* Put sig / expiry / key of a flow whose primary is b1 into (b, w). */
-static void place(struct sluice_ft *ft, uint32_t b1, uint32_t b, unsigned int w, uint16_t sig,
-		  uint32_t expire)
+/* What a way holds but the bookkeeping of where its flow lives. */
+struct way {
+	uint32_t fp, expire;
+	uint16_t sig, backend_id, vip_id;
+	uint8_t cls;
+};
+
+static struct way way_get(const struct sluice_ft_bucket *bk, unsigned int w)
 {
+	return (struct way){.fp = bk->fp[w], .expire = bk->expire[w], .sig = bk->sig[w],
+			    .backend_id = bk->backend_id[w], .vip_id = bk->vip_id[w],
+			    .cls = (uint8_t)(bk->cls >> (w * 2) & 3)};
+}
+
+/* Put the flow x, whose primary is b1, into (b, w). */
+static void place(struct sluice_ft *ft, uint32_t b1, uint32_t b, unsigned int w,
+		  const struct way *x)
+{
+	struct sluice_ft_bucket *bk = &ft->buckets[b];
+
 	if (b != b1) {
-		ft->buckets[b].alt |= (uint8_t)(1u << w);
+		bk->alt |= (uint8_t)(1u << w);
 		ft->buckets[b1].overflow++;
 	}
-	ft->buckets[b].sig[w] = sig;
-	ft->buckets[b].expire[w] = expire;
+	bk->fp[w] = x->fp;
+	bk->expire[w] = x->expire;
+	bk->sig[w] = x->sig;
+	bk->backend_id[w] = x->backend_id;
+	bk->vip_id[w] = x->vip_id;
+	sluice_ft_set_cls(bk, w, x->cls);
 	ft->stats.entries++;
 }
 
@@ -159,25 +176,22 @@ static int kick(struct sluice_ft *ft, uint32_t b, uint32_t now)
 	struct sluice_ft_bucket *bk = &ft->buckets[b];
 
 	for (unsigned int w = 0; w < SLUICE_FT_WAYS; w++) {
-		uint16_t sig = bk->sig[w];
-		uint32_t o = sluice_ft_alt(ft, b, sig);
-		uint32_t expire = bk->expire[w];
+		struct way x = way_get(bk, w);
+		uint32_t o = sluice_ft_alt(ft, b, x.sig);
 		bool in_alt = bk->alt & (1u << w);
 		int w2 = free_way(ft, o, now);
 
 		if (w2 < 0)
 			continue;
-		ft->entries[(size_t)o * SLUICE_FT_WAYS + (unsigned int)w2] =
-			ft->entries[(size_t)b * SLUICE_FT_WAYS + w];
 		/* Its primary is o when it lived in its alternate b, else b. */
 		sluice_ft_remove_way(ft, b, w);
-		place(ft, in_alt ? o : b, o, (unsigned int)w2, sig, expire);
+		place(ft, in_alt ? o : b, o, (unsigned int)w2, &x);
 		return (int)w;
 	}
 	return -1;
 }
 
-/* Displacement reads up to 16 other bucket headers (cache misses). Below
+/* Displacement reads up to 8 other buckets (cache misses). Below
  * 7/8 full one of them nearly always has room; above, most have none and
  * a flood of new flows would pay all 16 for nothing: evict instead. */
 static inline bool kicks_pay(const struct sluice_ft *ft)
@@ -185,12 +199,12 @@ static inline bool kicks_pay(const struct sluice_ft *ft)
 	return ft->stats.entries < sluice_ft_capacity(ft) / 8 * 7;
 }
 
-struct sluice_ft_entry *sluice_ft_insert(struct sluice_ft *ft, const struct sluice_flow_key *key,
-					 uint64_t hash, uint8_t cls, uint32_t now)
+uint32_t sluice_ft_insert(struct sluice_ft *ft, uint64_t hash, uint8_t cls, uint32_t now)
 {
 	uint32_t b1 = (uint32_t)hash & ft->mask, b2, b;
 	uint16_t sig = sluice_ft_sig(hash);
-	struct sluice_ft_entry *e;
+	struct way x = {.fp = sluice_ft_fp(hash), .expire = now + ft->timeout[cls], .sig = sig,
+			.cls = cls};
 	int w;
 
 	b2 = sluice_ft_alt(ft, b1, sig);
@@ -213,15 +227,15 @@ struct sluice_ft_entry *sluice_ft_insert(struct sluice_ft *ft, const struct slui
 		 * cache line per insert (under a flood of new flows, perf put
 		 * 23-29 % of the worker's time on that line). The preference
 		 * holds while b1's soonest own flow expires within 1/16 of the
-		 * TCP timeout of the soonest of all 16 (a flood's flows are
+		 * TCP timeout of the soonest of all 8 (a flood's flows are
 		 * all about that close); a flow much older than that goes
 		 * first wherever it lives.
 		 */
 		int32_t l_own, l1, l2;
 		unsigned int own = soonest_way(&ft->buckets[b1], (uint8_t)~ft->buckets[b1].alt, now,
 					       &l_own);
-		unsigned int w1 = soonest_way(&ft->buckets[b1], 0xff, now, &l1);
-		unsigned int w2 = soonest_way(&ft->buckets[b2], 0xff, now, &l2);
+		unsigned int w1 = soonest_way(&ft->buckets[b1], ALL_WAYS, now, &l1);
+		unsigned int w2 = soonest_way(&ft->buckets[b2], ALL_WAYS, now, &l2);
 		int32_t l_min = l1 <= l2 ? l1 : l2;
 
 		if (own < SLUICE_FT_WAYS &&
@@ -235,12 +249,9 @@ struct sluice_ft_entry *sluice_ft_insert(struct sluice_ft *ft, const struct slui
 		sluice_ft_remove_way(ft, b, (unsigned int)w);
 		ft->stats.evictions++;
 	}
-	place(ft, b1, b, (unsigned int)w, sig, now + ft->timeout[cls]);
-	e = &ft->entries[(size_t)b * SLUICE_FT_WAYS + (unsigned int)w];
-	e->key = *key;
-	e->cls = cls;
+	place(ft, b1, b, (unsigned int)w, &x);
 	ft->stats.inserts++;
-	return e;
+	return b * SLUICE_FT_WAYS + (unsigned int)w;
 }
 
 unsigned int sluice_ft_sweep(struct sluice_ft *ft, uint32_t now, uint32_t n)
