@@ -95,6 +95,25 @@ void sluice_ft_remove_way(struct sluice_ft *ft, uint32_t b, unsigned int w)
 	ft->stats.entries--;
 }
 
+/* Ways of bk whose expiry has come (free ways included), as a bit mask:
+ * sluice_ft_expired of the 4 at once. */
+static inline unsigned int expired_ways(const struct sluice_ft_bucket *bk, uint32_t now)
+{
+#ifdef __SSE2__
+	__m128i left = _mm_sub_epi32(_mm_load_si128((const __m128i *)bk->expire),
+				     _mm_set1_epi32((int)now));
+	__m128i live = _mm_cmpgt_epi32(left, _mm_setzero_si128());
+
+	return ~(unsigned int)_mm_movemask_ps(_mm_castsi128_ps(live)) & ALL_WAYS;
+#else
+	unsigned int m = 0;
+
+	for (unsigned int w = 0; w < SLUICE_FT_WAYS; w++)
+		m |= (unsigned int)sluice_ft_expired(bk->expire[w], now) << w;
+	return m;
+#endif
+}
+
 /* A way of bucket b for a new flow: a free one, else an expired one (freed
  * here). -1 when all ways are live. */
 static int free_way(struct sluice_ft *ft, uint32_t b, uint32_t now)
@@ -104,12 +123,14 @@ static int free_way(struct sluice_ft *ft, uint32_t b, uint32_t now)
 
 	if (m)
 		return __builtin_ctz(m);
-	for (unsigned int w = 0; w < SLUICE_FT_WAYS; w++)
-		if (sluice_ft_expired(bk->expire[w], now)) {
-			sluice_ft_remove_way(ft, b, w);
-			ft->stats.expired++;
-			return (int)w;
-		}
+	m = expired_ways(bk, now);
+	if (m) {
+		unsigned int w = (unsigned int)__builtin_ctz(m);
+
+		sluice_ft_remove_way(ft, b, w);
+		ft->stats.expired++;
+		return (int)w;
+	}
 	return -1;
 }
 
@@ -119,16 +140,18 @@ static unsigned int soonest_way(const struct sluice_ft_bucket *bk, uint8_t mask,
 				int32_t *left)
 {
 	unsigned int best = SLUICE_FT_WAYS;
+	int32_t min = INT32_MAX;
 
-	*left = INT32_MAX;
+	/* Selects, not branches: which way wins is a coin toss to the
+	 * predictor. The first of equals wins. */
 	for (unsigned int w = 0; w < SLUICE_FT_WAYS; w++) {
 		int32_t l = (int32_t)(bk->expire[w] - now);
+		bool take = (mask >> w & 1) && (best == SLUICE_FT_WAYS || l < min);
 
-		if ((mask & (1u << w)) && (best == SLUICE_FT_WAYS || l < *left)) {
-			*left = l;
-			best = w;
-		}
+		best = take ? w : best;
+		min = take ? l : min;
 	}
+	*left = min;
 	return best;
 }
 
