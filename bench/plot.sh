@@ -24,6 +24,13 @@ command -v gnuplot >/dev/null || { echo "plot.sh: gnuplot missing (scripts/setup
 
 data=$(mktemp)
 trap 'rm -f "$data"' EXIT
+# A third panel when the JSON has callgrind's figures (linerate.sh since
+# issue 15's round; older files have none).
+if python3 -c 'import json,sys; sys.exit(0 if "instructions_per_packet" in json.load(open(sys.argv[1]))["runs"][0] else 1)' "$json"; then
+	panels=3 width=1400
+else
+	panels=2 width=1000
+fi
 python3 - "$json" >"$data" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -36,9 +43,9 @@ for r in d["runs"]:
           f'"{r["ratio_mpps"]:.2f}x" "{r["ratio_cycles"]:.2f}x"')
 PY
 gnuplot <<GP
-set terminal pngcairo size 1400,460 font "sans,10" noenhanced
+set terminal pngcairo size $width,460 font "sans,10" noenhanced
 set output "docs/benchmarks/linerate.png"
-set multiplot layout 1,3 title "sluice-dp, one worker lcore, 64-byte frames, closed loop over net_memif (bench/linerate.sh)"
+set multiplot layout 1,$panels title "sluice-dp, one worker lcore, 64-byte frames, closed loop over net_memif (bench/linerate.sh)"
 set bmargin 6
 set style data histograms
 set style histogram clustered gap 1
@@ -52,8 +59,10 @@ plot "$data" using 2:xtic(1) notitle lc rgb "#3070b0", \
 set title "busy cycles per packet, x the ceiling"
 plot "$data" using 3:xtic(1) notitle lc rgb "#b05030", \
      "" using (\$0):3:6 with labels offset 0,0.7 notitle
-set title "instructions per packet (callgrind, microbenchmark)"
-plot "$data" using 4:xtic(1) notitle lc rgb "#508030"
+if ($panels == 3) {
+	set title "instructions per packet (callgrind, microbenchmark)"
+	plot "$data" using 4:xtic(1) notitle lc rgb "#508030"
+}
 unset multiplot
 GP
 echo "plot.sh: wrote docs/benchmarks/linerate.png from $json"
