@@ -15,6 +15,7 @@ The last level is set to 32 MiB, 16 ways (LL): this VM reports a 512 MiB
 """
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 
@@ -48,7 +49,12 @@ def run_one(build, scenario, flows, packets, warm, cache_sim, tag):
                  "--packets", str(packets)]
         if warm is not None:
             argv += ["--warm", str(warm)]
-        r = subprocess.run(argv, capture_output=True, text=True, timeout=1800)
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=1800)
+        finally:
+            # EAL's runtime directory of the prefix (no hugepage files:
+            # --no-huge).
+            shutil.rmtree(f"/var/run/dpdk/{tag}", ignore_errors=True)
         if r.returncode != 0:
             raise RuntimeError(f"callgrind {scenario}: {r.stderr[-800:]}")
         events, totals = None, None
