@@ -5,11 +5,17 @@
  * generator in the way, on one worker or several at once. Times only the
  * processing call; building the packets and freeing the results are
  * outside the timed span. Run under valgrind --tool=callgrind
- * --toggle-collect=sluice_dp_process for exact instruction counts.
+ * --toggle-collect=measured_process for exact instruction counts of the
+ * measured packets alone (the warm-up's are not collected);
+ * bench/callgrind.py does, for linerate's instructions_per_packet.
  *
- *   sluice-dp-microbench [EAL options] -- [--scenario new_flows|established|nonvip]
- *                        [--flows N] [--packets N] [--burst N]
+ *   sluice-dp-microbench [EAL options] -- [--scenario new_flows|established|nonvip|established_v6]
+ *                        [--flows N] [--packets N] [--burst N] [--warm N]
  *                        [--workers N] [--json] [--compare [--rounds R]]
+ *
+ * --warm N: N flows of the scenario inserted before the measurement
+ * (default: --flows for established flows, none for new ones; a new-flow
+ * run warmed past the table's capacity measures inserts that evict).
  *
  * Workers: N lcores of the EAL's (-l / --lcores: the main lcore and the
  * first N - 1 others, each pinned to its CPU by EAL), each with what a
@@ -66,8 +72,12 @@
 #define MAX_ROUNDS 31
 #define HIST_MAX 4096 /* cycles per packet of a burst, the last bucket: above */
 
-enum scenario { NEW, ESTABLISHED, NONVIP };
-static const char *const scenario_names[] = {"new_flows", "established", "nonvip"};
+static const __u8 VIP4[4] = {10, 99, 0, 1};
+static const __u8 VIP6[16] = {0xfd, 0, 0, 0x99, [15] = 1};
+
+enum scenario { NEW, ESTABLISHED, NONVIP, ESTABLISHED_V6 };
+static const char *const scenario_names[] = {"new_flows", "established", "nonvip",
+					     "established_v6"};
 
 /* One worker: everything it writes is its own, on its own cache lines. */
 struct worker {
@@ -91,7 +101,7 @@ struct worker {
 
 static struct {
 	enum scenario sc;
-	uint64_t flows, packets;
+	uint64_t flows, packets, warm_n;
 	unsigned int burst, n_workers, n_run;
 	struct sluice_snapshot *snap;
 	struct sluice_dp_config cfg;
@@ -105,39 +115,79 @@ static void build_snapshot(struct sluice_snapshot *snap)
 	struct sluice_table_params tp = {.algo = SLUICE_ALGO_MAGLEV, .m = M, .seed = 1};
 	struct sluice_global_cfg g = {
 		.src_v4 = {.family = SLUICE_FAMILY_V4, .bytes = {10, 0, 0, 1}},
+		.src_v6 = {.family = SLUICE_FAMILY_V6, .bytes = {0xfd, 0, [15] = 1}},
 		.nexthop_mac = {2, 0, 0, 0, 0, 1},
 		.mtu = 1500,
 		.lb_mac = {2, 0, 0, 0, 0, 2},
 	};
-	static struct sluice_backend be[N_BACKENDS];
-	static __u16 table[M];
-	struct sluice_vip_spec spec;
+	static struct sluice_backend be[2][N_BACKENDS];
+	static __u16 table[2][M];
+	struct sluice_vip_spec spec[2];
 	char err[256];
-	__u32 m;
 
-	for (unsigned int i = 0; i < N_BACKENDS; i++) {
-		be[i].id = (__u16)(i + 1);
-		be[i].state = SLUICE_BACKEND_ACTIVE;
-		be[i].weight = 1;
-		be[i].addr = (struct sluice_addr){.family = SLUICE_FAMILY_V4,
-						  .bytes = {10, 200, 0, (__u8)(i + 1)}};
+	/* 10.99.0.1:80 with IPv4 backends, [fd00:99::1]:80 with IPv6 ones. */
+	memset(spec, 0, sizeof(spec));
+	for (unsigned int v = 0; v < 2; v++) {
+		__u8 fam = v ? SLUICE_FAMILY_V6 : SLUICE_FAMILY_V4;
+
+		for (unsigned int i = 0; i < N_BACKENDS; i++) {
+			be[v][i].id = (__u16)(v * N_BACKENDS + i + 1);
+			be[v][i].state = SLUICE_BACKEND_ACTIVE;
+			be[v][i].weight = 1;
+			be[v][i].addr = v ? (struct sluice_addr){.family = fam,
+								 .bytes = {0xfd, 0x20, [15] = (__u8)(i + 1)}}
+					  : (struct sluice_addr){.family = fam,
+								 .bytes = {10, 200, 0, (__u8)(i + 1)}};
+		}
+		spec[v].vip = (struct sluice_vip){.addr = {.family = fam},
+						  .port = sluice_htons(80),
+						  .proto = SLUICE_IPPROTO_TCP,
+						  .mode = SLUICE_FWD_IPIP, .hash_seed = 0x5eed + v,
+						  .id = (__u16)v};
+		memcpy(spec[v].vip.addr.bytes, v ? VIP6 : VIP4, v ? 16 : 4);
+		if (sluice_vip_compile(&tp, be[v], N_BACKENDS, table[v], &spec[v].m, err,
+				       sizeof(err)) < 0)
+			rte_exit(1, "compile: %s\n", err);
+		spec[v].backends = be[v];
+		spec[v].n_backends = N_BACKENDS;
+		spec[v].table = table[v];
 	}
-	memset(&spec, 0, sizeof(spec));
-	spec.vip = (struct sluice_vip){.addr = {.family = SLUICE_FAMILY_V4, .bytes = {10, 99, 0, 1}},
-				       .port = sluice_htons(80), .proto = SLUICE_IPPROTO_TCP,
-				       .mode = SLUICE_FWD_IPIP, .hash_seed = 0x5eed};
-	if (sluice_vip_compile(&tp, be, N_BACKENDS, table, &m, err, sizeof(err)) < 0)
-		rte_exit(1, "compile: %s\n", err);
-	spec.backends = be;
-	spec.n_backends = N_BACKENDS;
-	spec.table = table;
-	spec.m = m;
-	if (sluice_snapshot_fill(snap, &g, &spec, 1, err, sizeof(err)) < 0)
+	if (sluice_snapshot_fill(snap, &g, spec, 2, err, sizeof(err)) < 0)
 		rte_exit(1, "fill: %s\n", err);
 }
 
+/* A zeroed frame of len bytes with its Ethernet header, 02::1 -> 02::2. */
+static void write_eth(uint8_t *f, size_t len, uint16_t type)
+{
+	memset(f, 0, len);
+	f[0] = 2;
+	f[5] = 2;
+	f[6] = 2;
+	f[11] = 1;
+	f[12] = (uint8_t)(type >> 8);
+	f[13] = (uint8_t)type;
+}
+
+/* A 74-byte IPv6 TCP frame (78 with FCS, as sluice-pktgen sends) of flow i;
+ * its length. */
+static uint16_t write_frame6(uint8_t *f, uint64_t i)
+{
+	struct sluice_ipv6hdr *ip = (struct sluice_ipv6hdr *)(f + 14);
+	uint8_t *l4 = f + 54;
+	uint8_t src[16] = {0x20, 0x01, 0x0d, 0xb8, [12] = (uint8_t)(i >> 24),
+			   (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i};
+
+	write_eth(f, 74, 0x86dd);
+	sluice_write_ipv6(ip, 0, 0, 20, SLUICE_IPPROTO_TCP, src, VIP6);
+	l4[0] = 4;
+	l4[3] = 80;
+	l4[12] = 0x50;
+	l4[13] = SLUICE_TCP_ACK;
+	return 74;
+}
+
 /* A 60-byte TCP frame (64 with FCS) of flow i, as sluice-pktgen sends. */
-static void write_frame(uint8_t *f, uint64_t i, enum scenario sc)
+static uint16_t write_frame(uint8_t *f, uint64_t i, enum scenario sc)
 {
 	struct sluice_ipv4hdr *ip = (struct sluice_ipv4hdr *)(f + 14);
 	uint8_t *l4 = f + 34;
@@ -145,18 +195,32 @@ static void write_frame(uint8_t *f, uint64_t i, enum scenario sc)
 			  (uint8_t)(i >> 8)};
 	uint8_t dst[4] = {10, sc == NONVIP ? 98 : 99, 0, 1};
 
-	memset(f, 0, 60);
-	f[0] = 2;
-	f[5] = 2;
-	f[6] = 2;
-	f[11] = 1;
-	f[12] = 0x08;
+	write_eth(f, 60, 0x0800);
 	sluice_write_ipv4(ip, 0, 46, SLUICE_IP_DF, SLUICE_IPPROTO_TCP, src, dst);
 	l4[0] = (uint8_t)(4 + (i & 0x3f));
 	l4[1] = (uint8_t)i;
 	l4[3] = 80;
 	l4[12] = 0x50;
 	l4[13] = sc == NEW ? SLUICE_TCP_SYN : SLUICE_TCP_ACK;
+	return 60;
+}
+
+static void add_frame(struct rte_mbuf *m, uint64_t i, enum scenario sc)
+{
+	uint8_t buf[128];
+	uint16_t len = sc == ESTABLISHED_V6 ? write_frame6(buf, i) : write_frame(buf, i, sc);
+
+	memcpy(rte_pktmbuf_append(m, len), buf, len);
+}
+
+/* The measured call, apart from the warm-up's, for callgrind's
+ * --toggle-collect. */
+__attribute__((noinline)) static uint16_t measured_process(struct sluice_dp_lcore *lc,
+							     const struct sluice_snapshot *snap,
+							     struct rte_mbuf **in, uint16_t n,
+							     struct rte_mbuf **out, uint64_t now)
+{
+	return sluice_dp_process(lc, snap, 0, in, n, out, now);
 }
 
 /* Allocate n mbufs holding the frames of flows next(0..n-1). */
@@ -169,17 +233,17 @@ static void fill_burst(struct rte_mbuf **in, unsigned int n, struct worker *w, u
 			     : B.sc == NEW	 ? B.flows + w->seq++
 						 : rte_rand_max(B.flows);
 
-		write_frame((uint8_t *)rte_pktmbuf_append(in[i], 60), f, B.sc);
+		add_frame(in[i], f, B.sc);
 	}
 }
 
-/* Established: every flow in the worker's table first (once; a --compare
- * run reuses the tables). */
+/* --warm flows in the worker's table first (once; a --compare run reuses
+ * the tables). New flows are then numbered past them. */
 static void warm_up(struct worker *w)
 {
-	for (uint64_t done = 0; B.sc == ESTABLISHED && !w->warm && done < B.flows;) {
+	for (uint64_t done = 0; !w->warm && done < B.warm_n;) {
 		struct rte_mbuf *in[SLUICE_DP_BURST_MAX], *out[SLUICE_DP_BURST_MAX];
-		unsigned int n = (unsigned int)RTE_MIN((uint64_t)B.burst, B.flows - done);
+		unsigned int n = (unsigned int)RTE_MIN((uint64_t)B.burst, B.warm_n - done);
 		uint16_t k;
 
 		fill_burst(in, n, w, done);
@@ -187,6 +251,8 @@ static void warm_up(struct worker *w)
 		rte_pktmbuf_free_bulk(out, k);
 		done += n;
 	}
+	if (!w->warm && B.sc == NEW)
+		w->seq = B.warm_n;
 	w->warm = true;
 }
 
@@ -209,7 +275,7 @@ static int worker_run(void *arg)
 
 		fill_burst(in, B.burst, w, UINT64_MAX);
 		t0 = rte_rdtsc();
-		k = sluice_dp_process(&w->lc, B.snap, 0, in, (uint16_t)B.burst, out, t0);
+		k = measured_process(&w->lc, B.snap, in, (uint16_t)B.burst, out, t0);
 		t = rte_rdtsc() - t0;
 		w->cycles += t;
 		w->hist[RTE_MIN(t / B.burst, (uint64_t)HIST_MAX - 1)]++;
@@ -446,7 +512,9 @@ static enum scenario parse_scenario(const char *s)
 		return ESTABLISHED;
 	if (strcmp(s, "nonvip") == 0)
 		return NONVIP;
-	rte_exit(2, "--scenario %s: one of new_flows, established, nonvip\n", s);
+	if (strcmp(s, "established_v6") == 0)
+		return ESTABLISHED_V6;
+	rte_exit(2, "--scenario %s: one of new_flows, established, nonvip, established_v6\n", s);
 }
 
 int main(int argc, char **argv)
@@ -454,8 +522,10 @@ int main(int argc, char **argv)
 	static const struct option longs[] = {
 		{"scenario", 1, 0, 's'}, {"flows", 1, 0, 'f'},	 {"packets", 1, 0, 'p'},
 		{"burst", 1, 0, 'b'},	 {"workers", 1, 0, 'w'}, {"json", 0, 0, 'j'},
-		{"compare", 0, 0, 'c'},	 {"rounds", 1, 0, 'r'},	 {0, 0, 0, 0},
+		{"compare", 0, 0, 'c'},	 {"rounds", 1, 0, 'r'},	 {"warm", 1, 0, 'W'},
+		{0, 0, 0, 0},
 	};
+	int64_t warm_n = -1;
 	unsigned int rounds = 3;
 	bool json = false, cmp = false;
 	int c, rc = rte_eal_init(argc, argv);
@@ -486,6 +556,8 @@ int main(int argc, char **argv)
 			cmp = true;
 		else if (c == 'r')
 			rounds = (unsigned int)atoi(optarg);
+		else if (c == 'W')
+			warm_n = (int64_t)strtoull(optarg, NULL, 10);
 		else
 			rte_exit(2, "usage: see the source\n");
 	}
@@ -495,6 +567,9 @@ int main(int argc, char **argv)
 			 SLUICE_DP_BURST_MAX);
 	if (B.n_workers < 1 || B.n_workers > RTE_MAX_LCORE || rounds < 1 || rounds > MAX_ROUNDS)
 		rte_exit(2, "bad --workers or --rounds (1..%d)\n", MAX_ROUNDS);
+	if (warm_n < 0)
+		warm_n = B.sc == ESTABLISHED || B.sc == ESTABLISHED_V6 ? (int64_t)B.flows : 0;
+	B.warm_n = (uint64_t)warm_n;
 	B.snap = calloc(1, sizeof(*B.snap));
 	/* Enough for every worker's burst and its lcore cache. */
 	B.pool = rte_pktmbuf_pool_create("mb", 8191 + B.n_workers * (POOL_CACHE * 3 / 2 + 64),
@@ -518,6 +593,10 @@ int main(int argc, char **argv)
 		if (json)
 			printf("\n");
 	}
+	if (!json)
+		printf("flow table: %llu bytes for %u flows, %.1f bytes per flow\n",
+		       (unsigned long long)sluice_ft_bytes(B.w[0]->lc.ft), B.cfg.flows,
+		       (double)sluice_ft_bytes(B.w[0]->lc.ft) / B.cfg.flows);
 	for (unsigned int i = 0; i < B.n_workers; i++) {
 		sluice_dp_lcore_fini(&B.w[i]->lc);
 		rte_free(B.w[i]->st);

@@ -34,6 +34,11 @@ its own flows. The figures are the sums over workers (Mpps) and the
 busy cycles per packet over all of them. It needs 1 + N CPUs: with fewer,
 the generator and the workers would share CPUs and the figures would
 measure the scheduler, so it refuses.
+
+Two figures per scenario come from callgrind instead (bench/callgrind.py):
+instructions per packet and simulated cache misses per packet of the same
+packet path, counted on sluice-dp-microbench; and the flow table's bytes
+per flow. They do not depend on the machine's load.
 """
 import argparse
 import json
@@ -46,6 +51,7 @@ import sys
 import tempfile
 import time
 
+import callgrind
 from benchlib import eal_mem, hugepages_free
 
 SCENARIOS = ["ceiling", "new_flows", "established_v4", "nonvip_drop", "established_v6"]
@@ -269,7 +275,7 @@ def median(samples, key):
     return statistics.median(r[key] for r in samples)
 
 
-def report(samples, a):
+def report(samples, counted, a):
     ceil = samples["ceiling"]
     c_mpps, c_cyc = median(ceil, "mpps_fwd"), median(ceil, "cycles_per_packet")
     doc = {"ceiling": {"mpps": round(c_mpps, 3), "cycles_per_packet": round(c_cyc, 1),
@@ -277,7 +283,11 @@ def report(samples, a):
            "runs": [], "frame_size": 64, "worker_lcores": a.workers,
            "method": "closed loop over net_memif, sluice-pktgen on CPU 0, forwarder on CPU "
                      + ("1" if a.workers == 1 else f"1-{a.workers}") +
-                     "; medians of interleaved runs; see docs/benchmarks.md"}
+                     "; medians of interleaved runs; see docs/benchmarks.md",
+           "flow_table_bytes_per_flow": counted[1],
+           "callgrind": "instructions and simulated data-cache misses (L1; LL of 32 MiB) per "
+                        f"packet of sluice-dp-microbench, {a.callgrind_packets} packets per "
+                        f"scenario, {a.callgrind_flows} flows; bench/callgrind.py"}
     for s in SCENARIOS[1:]:
         rs = samples[s]
         mpps_rx, mpps_fwd = median(rs, "mpps_rx"), median(rs, "mpps_fwd")
@@ -291,15 +301,18 @@ def report(samples, a):
             "frame_size": 78 if s.endswith("v6") else 64, "runs": len(rs),
             "samples_mpps": [round(r["mpps_fwd"] if s != "nonvip_drop" else r["mpps_rx"], 3)
                              for r in rs]})
+        doc["runs"][-1].update(counted[0][s])
     if a.json:
         print(json.dumps(doc))
         return
     print(f"{'scenario':16s} {'Mpps rx':>8s} {'Mpps fwd':>9s} {'cycles/pkt':>11s} "
-          f"{'x ceiling Mpps':>15s} {'x ceiling cycles':>17s}")
+          f"{'x ceiling Mpps':>15s} {'x ceiling cycles':>17s} {'instr/pkt':>10s}")
     print(f"{'ceiling (5tswap)':16s} {c_mpps:8.2f} {c_mpps:9.2f} {c_cyc:11.1f} {1:15.2f} {1:17.2f}")
     for r in doc["runs"]:
         print(f"{r['scenario']:16s} {r['mpps_rx']:8.2f} {r['mpps_fwd']:9.2f} "
-              f"{r['cycles_per_packet']:11.1f} {r['ratio_mpps']:15.2f} {r['ratio_cycles']:17.2f}")
+              f"{r['cycles_per_packet']:11.1f} {r['ratio_mpps']:15.2f} {r['ratio_cycles']:17.2f} "
+              f"{r['instructions_per_packet']:10.1f}")
+    print(f"flow table: {doc['flow_table_bytes_per_flow']} bytes per flow")
 
 
 def main():
@@ -313,12 +326,19 @@ def main():
     ap.add_argument("--oversubscribe", action="store_true",
                     help="run --workers N on fewer than 1 + N CPUs anyway: checks that it "
                          "works, its figures mean nothing")
+    ap.add_argument("--callgrind-flows", type=int, default=1_000_000,
+                    help="flows of callgrind's established scenarios (fewer: no warm-up for new flows)")
+    ap.add_argument("--callgrind-packets", type=int, default=100_000,
+                    help="packets callgrind counts per scenario")
     a = ap.parse_args()
     b = Bench(a)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: sys.exit(1))
     try:
-        report(b.run(), a)
+        samples = b.run()
+        counted = callgrind.measure(b.build, a.callgrind_flows, a.callgrind_packets,
+                                    cache_sim=True, tag=f"{b.tag}-cg")
+        report(samples, counted, a)
     finally:
         b.cleanup()
 

@@ -16,8 +16,12 @@
 # to the ceiling); --json one document:
 #   {"ceiling":{"mpps":..,"cycles_per_packet":..},"runs":[{"scenario":
 #    "established_v4","mpps":..,"cycles_per_packet":..,"ratio_mpps":..,
-#    "ratio_cycles":..}, ...]}
-# Each figure is the median of N (default 3) interleaved runs; ~80 s.
+#    "ratio_cycles":..,"instructions_per_packet":..,"l1_misses_per_packet":..,
+#    "ll_misses_per_packet":..}, ...],"flow_table_bytes_per_flow":..}
+# (instructions and simulated misses per packet: callgrind on
+# sluice-dp-microbench, bench/callgrind.py; needs valgrind).
+# Each figure is the median of N (default 3) interleaved runs; ~80 s,
+# and ~2 min of callgrind.
 # Root, hugepages (scripts/setup.sh reserves them); DIR (default build, or
 # $SLUICE_BUILD_DIR) is configured and built when needed.
 set -euo pipefail
@@ -27,5 +31,6 @@ cd "$(dirname "$0")/.."
 source bench/lib.sh
 bench_init "$@"
 command -v dpdk-testpmd >/dev/null || { echo "linerate.sh: dpdk-testpmd missing (scripts/setup.sh installs it)" >&2; exit 1; }
-bench_build bench/sluice-pktgen dataplane/sluice-dp bench/sluice-dp-publish
+bench_build bench/sluice-pktgen dataplane/sluice-dp bench/sluice-dp-publish bench/sluice-dp-microbench
+command -v valgrind >/dev/null || { echo "linerate.sh: valgrind missing (scripts/setup.sh installs it)" >&2; exit 1; }
 exec python3 bench/linerate.py --build "$build" "${args[@]}"

@@ -3,9 +3,10 @@
  * The per-burst packet path. Three passes over a burst, so that the flow
  * table's cache misses overlap instead of adding up (the shape of
  * rte_hash's bulk lookup and VPP's lb node):
- *   1. parse, match the VIP, hash the flow, prefetch its bucket header;
- *   2. read the headers, prefetch the entry each flow will compare (or
- *      the way a new flow will be written to);
+ *   1. parse, match the VIP, hash the flow, prefetch its bucket (one
+ *      line: fingerprints, expiries and backends of its 4 ways);
+ *   2. read the buckets, prefetch the alternate bucket of a flow that
+ *      may live there (or whose insert will read it);
  *   3. in arrival order: look up / insert, pick, check the MTU,
  *      encapsulate or answer, count.
  */
@@ -124,7 +125,7 @@ static int too_big(struct sluice_dp_lcore *lc, struct rte_mbuf *m, const struct 
 
 /* Send m to be: MTU check, strip padding, grow the head, write headers. */
 static inline int forward(struct sluice_dp_lcore *lc, const struct sluice_global_cfg *g,
-			  uint16_t mtu, struct rte_mbuf *m, const struct sluice_dp_pkt *s,
+			  uint16_t mtu, struct rte_mbuf *m, struct sluice_dp_pkt *s,
 			  const struct sluice_backend *be, uint64_t now)
 {
 	const struct sluice_pkt *p = &s->p;
@@ -139,6 +140,12 @@ static inline int forward(struct sluice_dp_lcore *lc, const struct sluice_global
 	/* Ethernet padding (or trailing bytes) is not part of the packet. */
 	if (unlikely(rte_pktmbuf_data_len(m) > end))
 		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - end));
+	/* The flow hash is written into GUE's source port and an outer
+	 * IPv6 flow label only: an established flow's is computed here, for
+	 * those alone (the flow table keeps no copy). */
+	if (!s->hash_known && vip->mode != SLUICE_FWD_L2DSR &&
+	    (vip->mode == SLUICE_FWD_GUE || be->addr.family == SLUICE_FAMILY_V6))
+		s->hash = sluice_flow_hash(&p->key, vip->hash_seed);
 	if (ov) {
 		data = (uint8_t *)rte_pktmbuf_prepend(m, (uint16_t)ov);
 		if (unlikely(!data))
@@ -165,57 +172,49 @@ static inline int do_flow(struct sluice_dp_lcore *lc, const struct sluice_snapsh
 	const struct sluice_pkt *p = &s->p;
 	const struct sluice_vip *vip = s->vip;
 	const struct sluice_backend *be = NULL;
-	struct sluice_ft_entry *e = sluice_ft_lookup(lc->ft, &p->key, s->ft_hash, tick);
+	struct sluice_ft *ft = lc->ft;
+	uint32_t e = sluice_ft_lookup(ft, s->ft_hash, tick);
 
-	if (e) {
-		/* Stay by sluice_flow_stays, and while the VIP's seed is the
-		 * one the entry was picked under (the flow-table hash mixes the
-		 * seed in, but two seeds may share a bucket). */
-		s->hash = e->flow_hash;
-		if (unlikely(e->seed != vip->hash_seed)) {
-			s->hash = sluice_flow_hash(&p->key, vip->hash_seed);
-			e->seed = vip->hash_seed;
-			e->flow_hash = s->hash;
-		} else {
-			const struct sluice_backend *b = sluice_snapshot_backend(snap, e->backend_id);
+	s->hash_known = false;
+	if (e != SLUICE_FT_MISS) {
+		/* Stay by sluice_flow_stays. (A change of the VIP's seed changes
+		 * the table hash: the flow misses and is picked anew.) */
+		const struct sluice_backend *b = sluice_snapshot_backend(snap, sluice_ft_backend(ft, e));
 
-			if (likely(sluice_flow_stays(b, e->vip_id, vip->id))) {
-				if (unlikely(sluice_syn_reopens(p, e->cls, b->state, b->weight)))
-					lc->ctr.flow_reopened++;
-				else
-					be = b;
-			}
+		if (likely(sluice_flow_stays(b, sluice_ft_vip(ft, e), vip->id))) {
+			if (unlikely(sluice_syn_reopens(p, sluice_ft_cls(ft, e), b->state, b->weight)))
+				lc->ctr.flow_reopened++;
+			else
+				be = b;
 		}
 		if (unlikely(!be)) {
-			/* the entry's hash: the same key and seed */
+			s->hash = sluice_flow_hash(&p->key, vip->hash_seed);
+			s->hash_known = true;
 			be = sluice_table_pick(snap, vip, s->hash);
 			if (!be)
 				return SLUICE_DROP_NO_BACKEND;
-			e->backend_id = be->id;
-			e->vip_id = vip->id;
+			sluice_ft_set(ft, e, be->id, vip->id);
 			lc->ctr.flow_repicks++;
 		}
 		/* An ICMP error says nothing about the flow being alive. */
 		if (p->kind == SLUICE_PKT_FLOW)
-			sluice_ft_touch(lc->ft, e, p->tcp_flags, tick);
+			sluice_ft_touch(ft, e, p->tcp_flags, tick);
 	} else {
 		/* New flows only: an entry exists only for a flow that passed. */
 		if (unlikely(sluice_martian_key(&p->key) || sluice_source_is_vip(snap, &p->key)))
 			return SLUICE_DROP_MARTIAN;
 		s->hash = sluice_flow_hash(&p->key, vip->hash_seed);
+		s->hash_known = true;
 		be = sluice_table_pick(snap, vip, s->hash);
 		if (unlikely(!be))
 			return SLUICE_DROP_NO_BACKEND;
 		if (p->kind == SLUICE_PKT_FLOW) {
 			if (likely(limit_take(&lc->syn_limit, lc->cfg->tsc_hz, now))) {
-				e = sluice_ft_insert(lc->ft, &p->key, s->ft_hash,
+				e = sluice_ft_insert(ft, s->ft_hash,
 						     sluice_flow_class(p->l4_proto, p->tcp_flags,
 								       SLUICE_FLOW_TCP),
 						     tick);
-				e->backend_id = be->id;
-				e->vip_id = vip->id;
-				e->flow_hash = s->hash;
-				e->seed = vip->hash_seed;
+				sluice_ft_set(ft, e, be->id, vip->id);
 			} else {
 				/* Over the insert cap: still consistent, by table. */
 				lc->ctr.flow_insert_capped++;

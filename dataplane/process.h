@@ -63,7 +63,8 @@ struct sluice_dp_pkt {
 	struct sluice_pkt p;
 	const struct sluice_vip *vip;
 	uint64_t ft_hash; /* where the flow lives in the flow table (sluice_ft_hash) */
-	uint64_t hash;	  /* the flow hash (XXH64), once known: picked, or from the entry */
+	uint64_t hash;	  /* the flow hash (XXH64), when hash_known */
+	bool hash_known;  /* computed for this packet (new or re-picked flow) */
 };
 
 /* Everything one lcore's processing owns. */

@@ -244,17 +244,16 @@ static int cmd_flow(const char *cmd, const char *params, struct rte_tel_data *d)
 	for (unsigned int i = 0; i < tel_app->n_workers; i++) {
 		const struct dp_worker *w = tel_app->workers[i];
 		const struct sluice_ft *ft = w->dp.ft;
-		const struct sluice_ft_entry *e;
 		uint32_t expire, now = sluice_ft_now(ft, rte_rdtsc());
+		uint32_t e = sluice_ft_peek(ft, sluice_ft_hash(&key, seed), &expire);
 
-		e = sluice_ft_peek(ft, &key, sluice_ft_hash(&key, seed), &expire);
-		if (!e || e->seed != seed)
+		if (e == SLUICE_FT_MISS)
 			continue;
 		rte_tel_data_add_dict_int(d, "found", 1);
 		rte_tel_data_add_dict_int(d, "lcore", (int)w->lcore_id);
-		rte_tel_data_add_dict_u64(d, "backend_id", e->backend_id);
-		rte_tel_data_add_dict_u64(d, "vip_id", e->vip_id);
-		rte_tel_data_add_dict_string(d, "class", sluice_flow_class_name(e->cls));
+		rte_tel_data_add_dict_u64(d, "backend_id", sluice_ft_backend(ft, e));
+		rte_tel_data_add_dict_u64(d, "vip_id", sluice_ft_vip(ft, e));
+		rte_tel_data_add_dict_string(d, "class", sluice_flow_class_name(sluice_ft_cls(ft, e)));
 		/* Ticks are ~1 ms (tick_shift); negative: expired, not yet
 		 * reused or swept. */
 		rte_tel_data_add_dict_int(d, "expires_in_ms",
