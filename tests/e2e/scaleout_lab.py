@@ -1,0 +1,251 @@
+"""The scale-out laboratory: lab.py's topology with several load-balancer
+hosts instead of one (topology.sh, topo_create_ecmp), each running sluiced
+with the XDP path on its link to the router and BIRD with
+docs/examples/bird-lb.conf; the router runs BIRD with
+docs/examples/bird-router.conf and spreads the VIP over the hosts that
+announce it (ECMP, L4 hash). Both BIRD files are used as shipped.
+
+Every host uses the XDP path: the machine this runs on has 2 cores, and
+three sluice-dp processes would each busy-poll one; the XDP path runs in
+the kernel's receive path and costs nothing while idle.
+
+Everything it starts is killed by PID at exit (BIRD included), then the
+namespaces go (lab.Lab.destroy), and each host's pinned maps.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+
+import lab
+from lab import st
+
+EXAMPLES = os.path.join(lab.HERE, "..", "..", "docs", "examples")
+BIRD_LB_CONF = os.path.join(EXAMPLES, "bird-lb.conf")
+BIRD_ROUTER_CONF = os.path.join(EXAMPLES, "bird-router.conf")
+BIRD = shutil.which("bird") or "/usr/sbin/bird"
+BIRDC = shutil.which("birdc") or "/usr/sbin/birdc"
+# sluiced's routing.table: the kernel table bird-lb.conf learns.
+ROUTE_TABLE = 100
+# Until sluiced keeps its VIP routes itself (routing.table), the test puts
+# them there: Host.announce and Host.drain.
+SLUICED_ROUTES = False
+
+
+def lb_ip(k):
+    return f"10.100.1.{1 + k}"
+
+
+def lb_ip6(k):
+    return f"fd00:100:1::{1 + k}"
+
+
+class Host:
+    """LB host k: namespace lbK, sluiced (mode xdp on eth0) and BIRD."""
+
+    def __init__(self, L, k):
+        self.L, self.k = L, k
+        self.name = f"lb{k}"
+        self.addr = lb_ip(k)
+        self.sluiced = None
+        self.bird = None
+        self.alive = False
+
+    def config(self):
+        cfg = self.L.config()
+        cfg["source"] = {"ipv4": lb_ip(self.k), "ipv6": lb_ip6(self.k)}
+        cfg["lb_mac"] = self.L.mac(self.name, "eth0")
+        # While the VIP has a backend up and the XDP path forwards, the
+        # host route is there; drained, it goes after grace for the
+        # router to move the flows away.
+        if SLUICED_ROUTES:
+            cfg["routing"] = {"table": ROUTE_TABLE, "min_up": 1, "drain_grace_s": 5}
+        return cfg
+
+    def announce(self):
+        if not SLUICED_ROUTES:
+            self.L.run_in(self.name, ["ip", "route", "replace", f"{lab.VIP4}/32", "dev", "lo",
+                                      "proto", "211", "table", str(ROUTE_TABLE)])
+
+    def drain(self):
+        """sluicectl host drain: the routes go, the data path forwards on."""
+        if SLUICED_ROUTES:
+            self.ctl_ok("host", "drain")
+        else:
+            self.L.run_in(self.name, ["ip", "route", "del", f"{lab.VIP4}/32", "proto", "211",
+                                      "table", str(ROUTE_TABLE)])
+
+    def start(self):
+        self.sluiced = st.Sluiced(f"{self.L.topo}{self.name}", wrap=self.L.nsenter(self.name))
+        self.sluiced.write_config(self.config())
+        self.sluiced.start()
+        self.bird = self.L.start_bird(self.name, BIRD_LB_CONF)
+        self.alive = True
+        self.announce()
+
+    def ctl_ok(self, *args):
+        return self.sluiced.ctl_ok(*args)
+
+    def forwarding(self):
+        return self.ctl_ok("status")["dataplane"].get("xdp") in ("native", "generic")
+
+    def digest(self, vip):
+        return self.ctl_ok("table", vip)["digest"]
+
+    def packets(self, vip):
+        """Packets of vip this host's data path has forwarded."""
+        return self.ctl_ok("stats", vip)["vips"][0]["packets"]
+
+    def explain(self, vip, client):
+        return self.ctl_ok("explain", vip, "tcp", client)
+
+    def kill(self):
+        """The host dies: its link goes down first, so that nothing it
+        would say as it dies (a TCP FIN closing BGP) reaches the router,
+        then every process in its namespace is SIGKILLed. When it died."""
+        t = time.monotonic()
+        self.L.run_in(self.name, ["ip", "link", "set", "dev", "eth0", "down"])
+        pids = subprocess.run(["ip", "netns", "pids", self.L.ns(self.name)],
+                              capture_output=True, text=True).stdout.split()
+        for pid in pids:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for p in (self.bird, self.sluiced.proc):
+            p.wait(timeout=10)
+        self.alive = False
+        return t
+
+
+class RouteWatch:
+    """`ip monitor route` in the router's namespace, each change to the
+    VIP's route stamped as it arrives; the moment a next hop left it."""
+
+    def __init__(self, L, vip):
+        self.L, self.vip = L, vip
+        self.events = []  # (monotonic time, next hops after the change)
+        self.cond = threading.Condition()
+        self.proc = st.spawn(L.nsenter("router") + ["ip", "-o", "monitor", "route"],
+                             stdout=subprocess.PIPE, text=True)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            t = time.monotonic()
+            words = line.split()
+            if self.vip not in words[:2]:  # "VIP proto bird ..." or "Deleted VIP ..."
+                continue
+            hops = self.L.nexthops()
+            with self.cond:
+                self.events.append((t, hops))
+                self.cond.notify_all()
+
+    def gone(self, hop, since, timeout=5):
+        """Seconds from since to the first change after it that left the
+        route without hop."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for t, hops in self.events:
+                    if t >= since and hop not in hops:
+                        return t - since
+                left = deadline - time.monotonic()
+                st.check(left > 0, f"{hop} still a next hop of {self.vip} "
+                         f"{timeout} s later: {self.L.nexthops()}")
+                self.cond.wait(left)
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+class ScaleLab(lab.Lab):
+    """nlb LB hosts, all on the XDP path, behind a BIRD router."""
+
+    def __init__(self, name, nlb=3, backends=4):
+        super().__init__(name, "xdp", backends=backends)
+        self.nlb = nlb
+        self.hosts = []
+        self.birds = []
+        self.lb_mac = None  # each host has its own: Host.config
+        self.dir = tempfile.mkdtemp(prefix=f"sluice-e2e-{name}-")
+        st._dirs.append(self.dir)  # removed at exit; its logs shown on failure
+
+    def lb_sources(self):
+        return ",".join([lb_ip(k) for k in range(1, self.nlb + 1)] +
+                        [lb_ip6(k) for k in range(1, self.nlb + 1)])
+
+    def start_bird(self, ns, conf):
+        """BIRD in the foreground (its PID is ours to kill), control socket
+        and log in this lab's directory."""
+        sock = os.path.join(self.dir, f"bird-{ns}.ctl")
+        log = open(os.path.join(self.dir, f"bird-{ns}.log"), "a")
+        p = st.spawn(self.nsenter(ns) + [BIRD, "-f", "-c", conf, "-s", sock,
+                                         "-P", os.path.join(self.dir, f"bird-{ns}.pid")],
+                     stdout=log, stderr=log)
+        log.close()
+        self.birds.append(p)
+        st.wait_until(lambda: p.poll() is not None or os.path.exists(sock), 10,
+                      f"BIRD in {ns} to listen")
+        st.check(p.poll() is None, f"BIRD in {ns} exited with status {p.returncode}")
+        return p
+
+    def birdc(self, ns, *args):
+        return subprocess.run([BIRDC, "-s", os.path.join(self.dir, f"bird-{ns}.ctl")] +
+                              list(args), capture_output=True, text=True, timeout=10).stdout
+
+    def create(self):
+        self.sh(f"topo_create_ecmp {self.nbackends} {self.nlb}")
+        for k in range(1, self.nlb + 1):
+            self.receive_xdp_tx(f"tolb{k}")
+        self.start_backends()
+        self.router_mac = self.mac("router", "br0")
+        self.start_bird("router", BIRD_ROUTER_CONF)
+        self.hosts = [Host(self, k) for k in range(1, self.nlb + 1)]
+        for h in self.hosts:
+            h.start()
+        self.wait_ready()
+        return self
+
+    def live(self):
+        return [h for h in self.hosts if h.alive]
+
+    def nexthops(self):
+        """The router's next hops for the VIP, as its kernel has them."""
+        r = self.run_in("router", ["ip", "-j", "route", "show", f"{lab.VIP4}/32"], check=False)
+        hops = set()
+        for route in json.loads(r.stdout or "[]"):
+            if "gateway" in route:
+                hops.add(route["gateway"])
+            for nh in route.get("nexthops", []):
+                hops.add(nh["gateway"])
+        return hops
+
+    def wait_ready(self, timeout=30):
+        for h in self.hosts:
+            st.wait_until(h.forwarding, timeout, f"the XDP path of {h.name} to forward")
+            st.wait_until(lambda: all(b["up"] for b in h.ctl_ok("health", self.vip)["backends"]),
+                          timeout, f"every backend to be up on {h.name}")
+        want = {h.addr for h in self.hosts}
+        st.wait_until(lambda: self.nexthops() == want, timeout,
+                      f"the router to reach the VIP through {sorted(want)} "
+                      f"(BGP: {self.birdc('router', 'show', 'protocols')})")
+
+    def destroy(self):
+        for p in self.birds:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        for h in self.hosts:
+            if h.sluiced is not None:
+                if h.sluiced.proc is not None and h.sluiced.proc.poll() is None:
+                    h.sluiced.proc.kill()
+                    h.sluiced.proc.wait()
+                subprocess.run([lab.SLUICE_XDP, "-i", h.sluiced.instance, "unpin"],
+                               capture_output=True, timeout=30)
+        super().destroy()
