@@ -29,6 +29,7 @@ const char args_usage[] =
 	"  table VIP\n"
 	"  explain VIP tcp|udp CLIENT:PORT [port DPORT]\n"
 	"  status\n"
+	"  host drain|undrain\n"
 	"\n"
 	"VIP is ADDRESS:PORT[/tcp|/udp] (tcp when omitted), IPv6 in brackets:\n"
 	"10.0.0.10:80, [2001:db8::10]:443/udp. ADDR is a backend address.\n"
@@ -322,6 +323,20 @@ static int parse_explain(int argc, char **argv, struct invocation *inv, char *er
 	return 0;
 }
 
+static int parse_host(int argc, char **argv, struct invocation *inv, char *err, size_t errlen)
+{
+	static const char *const cmds[] = {"drain", "undrain", NULL};
+	const char *c = argc ? match(argv[0], cmds) : NULL;
+	static char name[32];
+
+	if (!c || argc > 1)
+		return usage_err(err, errlen, "host drain|undrain");
+	snprintf(name, sizeof(name), "host.%s", c);
+	inv->cmd = name;
+	json_object_set_new(inv->req, "cmd", json_string(name));
+	return 0;
+}
+
 /* The commands that change the configuration: the ones with a dry run. */
 static bool is_change(const char *cmd)
 {
@@ -338,8 +353,8 @@ static bool is_change(const char *cmd)
 static int parse_words(int argc, char **argv, struct invocation *inv, char *err,
 		       size_t errlen)
 {
-	static const char *const objects[] = {"vip", "backend", "health", "stats",
-					      "table", "explain", "status", NULL};
+	static const char *const objects[] = {"vip", "backend", "health", "stats", "table",
+					      "explain", "status", "host", NULL};
 	const char *o = argc ? match(argv[0], objects) : NULL;
 	int rc;
 
@@ -354,6 +369,8 @@ static int parse_words(int argc, char **argv, struct invocation *inv, char *err,
 		rc = parse_vip(argc, argv, inv, err, errlen);
 	} else if (!strcmp(o, "backend")) {
 		rc = parse_backend(argc, argv, inv, err, errlen);
+	} else if (!strcmp(o, "host")) {
+		rc = parse_host(argc, argv, inv, err, errlen);
 	} else {
 		json_object_set_new(inv->req, "cmd", json_string(o));
 		if (!strcmp(o, "health"))

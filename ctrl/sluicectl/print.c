@@ -325,6 +325,8 @@ static void print_status(FILE *f, const json_t *r)
 			b_(dp, "alive") ? "alive" : "DOWN", i_(dp, "pid"), i_(dp, "live"),
 			i_(dp, "lcores"), f_(dp, "heartbeat_age_ms"));
 	fprintf(f, "; XDP path %s\n", s_(dp, "xdp"));
+	if (json_object_get(r, "routing"))
+		print_routing(f, json_object_get(r, "routing"));
 }
 
 /* "active", "active -> draining", "- -> active" (absent before). */
@@ -424,5 +426,7 @@ void print_response(FILE *f, const char *cmd, const json_t *r)
 		print_explain(f, r);
 	else if (!strcmp(cmd, "status"))
 		print_status(f, r);
+	else if (!strcmp(cmd, "host.drain") || !strcmp(cmd, "host.undrain"))
+		print_host(f, r);
 	/* Changes print nothing on success, like ip(8). */
 }

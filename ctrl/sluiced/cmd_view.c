@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "control.h"
 #include "dptelemetry.h"
+#include "routing.h"
 #include "xdp.h"
 #include "snapshot.h"
 #include "sluice/flow.h"
@@ -428,5 +429,6 @@ json_t *cmd_status(struct sluiced *d, const json_t *req)
 	json_object_set_new(resp, "health_checks_in_flight",
 			    json_integer(d->checkers.in_flight));
 	json_object_set_new(resp, "dataplane", dp);
+	json_object_set_new(resp, "routing", routing_status_json(d->routing));
 	return resp;
 }

@@ -32,6 +32,8 @@ static const struct command commands[] = {
 	{"table", cmd_table, false, {"vip", NULL}},
 	{"explain", cmd_explain, false, {"vip", "protocol", "client", "port", NULL}},
 	{"status", cmd_status, false, {NULL}},
+	{"host.drain", cmd_host_drain, false, {NULL}},
+	{"host.undrain", cmd_host_undrain, false, {NULL}},
 };
 
 json_t *cmd_ok(void)

@@ -27,6 +27,8 @@ cmd_fn cmd_vip_add, cmd_vip_del, cmd_backend_add, cmd_backend_del, cmd_backend_d
 /* Reporting. */
 cmd_fn cmd_vip_list, cmd_vip_show, cmd_backend_list, cmd_health, cmd_table, cmd_explain,
 	cmd_status, cmd_stats;
+/* The host's announcements (cmd_host.c). */
+cmd_fn cmd_host_drain, cmd_host_undrain;
 
 /* The reply to an editing command with "dry_run": true: ov (the overlay
  * as the change would leave it; freed here) validated as a commit would,

@@ -508,7 +508,7 @@ int conf_from_json(const json_t *root, struct conf *c, struct ju_err *e)
 {
 	static const char *const keys[] = {"instance", "dataplane", "source", "nexthop_mac",
 					   "lb_mac", "gue_port", "mtu", "control", "metrics",
-					   "vips", NULL};
+					   "routing", "vips", NULL};
 	const json_t *vips;
 	char p[JU_PATH_MAX];
 	int rc;
@@ -530,7 +530,8 @@ int conf_from_json(const json_t *root, struct conf *c, struct ju_err *e)
 	/* instance is at most 32 characters: this fits. */
 	snprintf(c->control_socket, sizeof(c->control_socket), "/run/sluice/%.32s.sock",
 		 c->instance);
-	if ((rc = parse_sections(root, c, e)) < 0)
+	if ((rc = parse_sections(root, c, e)) < 0 ||
+	    (rc = conf_routing_from_json(root, &c->routing, e)) < 0)
 		goto fail;
 	vips = json_object_get(root, "vips");
 	if (vips && !json_is_array(vips)) {

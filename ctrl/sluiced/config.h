@@ -77,6 +77,17 @@ struct conf_vip {
 	size_t n_backends;
 };
 
+/* VIP announcement (docs/config.md "routing"): host routes in a kernel
+ * table of sluiced's own for BIRD or FRR to export. */
+#define CONF_DEFAULT_MIN_UP 1u
+#define CONF_DEFAULT_DRAIN_GRACE_S 30u
+struct conf_routing {
+	bool enabled;			/* "routing" given: sluiced keeps routes */
+	__u32 table;			/* kernel table id; not 253-255 */
+	__u32 min_up;			/* backends up a VIP needs */
+	__u32 drain_grace_s;		/* host drain: forward this long after */
+};
+
 /* A whole configuration. */
 struct conf {
 	char instance[33];		/* names the shared memory */
@@ -90,6 +101,7 @@ struct conf {
 	char control_group[64];		/* "" = owner only (0600) */
 	bool metrics_enabled;
 	char metrics_listen[SLUICE_ENDPOINT_STRLEN];
+	struct conf_routing routing;
 	struct conf_vip *vips;
 	size_t n_vips;
 };
@@ -118,6 +130,9 @@ int conf_backend_from_json(const json_t *obj, const char *path, const struct con
 /* Defaults for a health check (type NONE). */
 void conf_health_defaults(struct conf_health *h);
 bool conf_health_equal(const struct conf_health *a, const struct conf_health *b);
+
+/* The "routing" section (config_routing.c); absent: r->enabled false. */
+int conf_routing_from_json(const json_t *root, struct conf_routing *r, struct ju_err *e);
 
 /* Names of enumerations, for output. */
 const char *conf_dp_mode_name(enum conf_dp_mode m);

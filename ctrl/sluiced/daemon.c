@@ -16,6 +16,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "persist.h"
+#include "routing.h"
 #include "snapshot.h"
 
 /* sluice-dp must stay alive this long before XDP hands the NIC back; an
@@ -161,6 +162,7 @@ static void health_changed(void *ctx, struct model_backend *b)
 		     k, b->sm.detail, b->sm.fail_run);
 	d->health_changes++;
 	publisher_vip_changed(d->pub, b->vip->id);
+	routing_kick(d->routing);
 }
 
 static const struct sluice_status_region *pub_status(void *ctx)
@@ -237,6 +239,8 @@ static void xdp_tick(evutil_socket_t fd, short what, void *arg)
 	__u64 gen;
 
 	(void)fd, (void)what;
+	/* Whichever way it goes, the data path may have changed. */
+	routing_kick(d->routing);
 	if (xdp_wanted(d)) {
 		if (!xdpctl_active(d->xdp) &&
 		    xdpctl_activate(d->xdp, daemon_current_snapshot(d, &gen)) < 0)
@@ -255,6 +259,7 @@ static void dp_stale(void *ctx, const char *why)
 	struct sluiced *d = ctx;
 
 	d->dp_down = true;
+	routing_kick(d->routing);
 	if (d->eff.dp_mode != CONF_DP_DPDK_XDP || xdpctl_active(d->xdp))
 		return;
 	slog(SLOG_WARN, "data plane down (%s): handing over to the XDP path on %s", why,
@@ -268,6 +273,7 @@ static void dp_fresh(void *ctx)
 	struct sluiced *d = ctx;
 
 	d->dp_down = false;
+	routing_kick(d->routing);
 	event_del(d->xdp_timer);
 	if (d->eff.dp_mode == CONF_DP_DPDK_XDP && xdpctl_active(d->xdp))
 		xdp_arm(d, XDP_HANDBACK_S);
@@ -352,11 +358,15 @@ static void ctl_complete(void *ctx, const struct settle_waiter *w, json_t *resp,
 static int save_state(struct sluiced *d, const struct overlay *ov, struct ju_err *e)
 {
 	json_t *ids = model_ids_to_json(&d->model);
-	char *text = persist_render(ov, ids);
+	/* Without routing (not configured, or not started yet) the drain
+	 * read at start is written back as it was. */
+	json_t *host = d->routing ? routing_host_json(d->routing) : json_incref(d->host_state);
+	char *text = persist_render_all(ov, ids, host);
 	char err[512];
 	int rc;
 
 	json_decref(ids);
+	json_decref(host);
 	if (!text)
 		return ju_fail(e, NULL, "out of memory");
 	if (d->state_text && strcmp(text, d->state_text) == 0) {
@@ -414,10 +424,16 @@ int daemon_commit(struct sluiced *d, struct conf *base, struct overlay *ov, stru
 	}
 	conf_free(&d->eff);
 	d->eff = eff;
+	routing_kick(d->routing);
 	publisher_set_global(d->pub, &d->eff.global);
 	publisher_set_stale_ns(d->pub, (__u64)d->eff.heartbeat_timeout_ms * 1000000u);
 	dpwatch_set_stale_ns(d->dw, (__u64)d->eff.heartbeat_timeout_ms * 1000000u);
 	return 0;
+}
+
+int daemon_save_state(struct sluiced *d, struct ju_err *e)
+{
+	return save_state(d, &d->overlay, e);
 }
 
 /* Settings that only a restart changes: keep the running ones. */
@@ -442,6 +458,11 @@ static void keep_restart_settings(const struct conf *run, struct conf *n)
 	memcpy(n->control_group, run->control_group, sizeof(n->control_group));
 	n->metrics_enabled = run->metrics_enabled;
 	memcpy(n->metrics_listen, run->metrics_listen, sizeof(n->metrics_listen));
+	/* The table's routes would stay behind in the old one. */
+	if (run->routing.enabled != n->routing.enabled || run->routing.table != n->routing.table)
+		slog(SLOG_WARN, "reload: routing.table %s", what);
+	n->routing.enabled = run->routing.enabled;
+	n->routing.table = run->routing.table;
 }
 
 void daemon_reload(struct sluiced *d)
@@ -487,12 +508,25 @@ int daemon_load(struct sluiced *d, const char *config_path, const char *state_pa
 		slog(SLOG_ERR, "%s", err);
 		return rc;
 	}
-	rc = persist_load(d->state_path, &d->overlay, &ids, err, sizeof(err));
+	rc = persist_load_all(d->state_path, &d->overlay, &ids, &d->host_state, err,
+			      sizeof(err));
 	if (rc < 0) {
 		slog(SLOG_ERR, "%s; sluiced does not start over a state file it cannot read: "
 			       "repair it or move it away",
 		     err);
 		return rc;
+	}
+	{
+		char msg[512];
+		struct ju_err e = {msg, sizeof(msg)};
+
+		rc = routing_check_host(d->host_state, &e);
+		if (rc < 0) {
+			slog(SLOG_ERR, "state file %s: %s; repair it or move it away",
+			     d->state_path, msg);
+			json_decref(ids);
+			return rc;
+		}
 	}
 	if (ids) {
 		char msg[512];
@@ -615,6 +649,16 @@ int daemon_start(struct sluiced *d)
 		if (di.alive)
 			xdpctl_take_back(d->xdp);
 	}
+	/* Once the data path is what it will be: the first pass takes the
+	 * table over. */
+	if (d->eff.routing.enabled) {
+		d->routing = routing_create(d, d->host_state);
+		if (!d->routing) {
+			slog(SLOG_ERR, "out of memory");
+			return -ENOMEM;
+		}
+		routing_kick(d->routing);
+	}
 	rc = control_start(&(struct control_params){
 				   .base = d->base,
 				   .path = d->base_conf.control_socket,
@@ -643,6 +687,9 @@ void daemon_stop(struct sluiced *d)
 	sd_notify(0, "STOPPING=1");
 	control_stop(d->ctl);
 	metrics_stop(d->metrics);
+	/* The routes stay: fail static, and a restart does not flap them. */
+	routing_destroy(d->routing);
+	json_decref(d->host_state);
 	/* Health checks stop with the model; the snapshot in shared memory
 	 * stays, so the data plane forwards on without sluiced. */
 	model_destroy(&d->model, &stop_ops);

@@ -24,6 +24,7 @@
 #include "xdp.h"
 
 struct metrics;
+struct routing;
 
 struct sluiced {
 	char config_path[PATH_MAX];
@@ -46,6 +47,8 @@ struct sluiced {
 	struct checker_env checkers;
 	struct control *ctl;
 	struct metrics *metrics;
+	struct routing *routing;	/* NULL without routing.table */
+	json_t *host_state;		/* the state file's "host", until routing takes it */
 	struct settle_waiter *waiters;
 	char *state_text;		/* what the state file holds now */
 	bool starting;			/* first sync: adopt health from shm */
@@ -67,6 +70,10 @@ void daemon_stop(struct sluiced *d);
  * On success takes ownership of *base and *ov (when they are not d's own);
  * on failure nothing changes and e says why. */
 int daemon_commit(struct sluiced *d, struct conf *base, struct overlay *ov, struct ju_err *e);
+
+/* Write the state file anew (after a change of the host's state). 0 or
+ * -errno with e saying why. */
+int daemon_save_state(struct sluiced *d, struct ju_err *e);
 
 /* SIGHUP: reload the configuration file; a bad file changes nothing. */
 void daemon_reload(struct sluiced *d);

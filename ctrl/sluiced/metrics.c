@@ -17,6 +17,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "metrics.h"
+#include "routing.h"
 
 /*
  * Whoever reaches the port can open connections, trickle bytes and never
@@ -474,6 +475,7 @@ void metrics_render(struct sluiced *d, struct evbuffer *b)
 	     "Backends that went up or down since start.");
 	evbuffer_add_printf(b, "sluice_health_state_changes_total %llu\n",
 			    (unsigned long long)d->health_changes);
+	routing_render_metrics(d->routing, b);
 }
 
 static void page_unref(struct page *p)

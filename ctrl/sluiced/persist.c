@@ -24,7 +24,17 @@ void persist_default_path(const char *config_path, char *out, size_t len)
 
 int persist_load(const char *path, struct overlay *ov, json_t **ids, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"version", "overlay", "ids", NULL};
+	json_t *host = NULL;
+	int rc = persist_load_all(path, ov, ids, &host, err, errlen);
+
+	json_decref(host);
+	return rc;
+}
+
+int persist_load_all(const char *path, struct overlay *ov, json_t **ids, json_t **host, char *err,
+		     size_t errlen)
+{
+	static const char *const keys[] = {"version", "overlay", "ids", "host", NULL};
 	char msg[512] = "";
 	struct ju_err e = {msg, sizeof(msg)};
 	json_error_t jerr;
@@ -35,6 +45,7 @@ int persist_load(const char *path, struct overlay *ov, json_t **ids, char *err, 
 
 	memset(ov, 0, sizeof(*ov));
 	*ids = NULL;
+	*host = NULL;
 	if (access(path, F_OK) < 0 && errno == ENOENT)
 		return 0;
 	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
@@ -62,6 +73,7 @@ int persist_load(const char *path, struct overlay *ov, json_t **ids, char *err, 
 	    (rc = overlay_from_json(json_object_get(root, "overlay"), "overlay", ov, &e)) < 0)
 		goto fail;
 	*ids = json_incref(json_object_get(root, "ids"));
+	*host = json_incref(json_object_get(root, "host"));
 	json_decref(root);
 	return 0;
 fail:
@@ -72,6 +84,11 @@ fail:
 
 char *persist_render(const struct overlay *ov, const json_t *ids)
 {
+	return persist_render_all(ov, ids, NULL);
+}
+
+char *persist_render_all(const struct overlay *ov, const json_t *ids, const json_t *host)
+{
 	json_t *root = json_pack("{s:i, s:o}", "version", PERSIST_VERSION, "overlay",
 				 overlay_to_json(ov));
 	char *text;
@@ -80,6 +97,8 @@ char *persist_render(const struct overlay *ov, const json_t *ids)
 		return NULL;
 	if (ids)
 		json_object_set(root, "ids", (json_t *)ids);
+	if (host)
+		json_object_set(root, "host", (json_t *)host);
 	text = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
 	json_decref(root);
 	return text;

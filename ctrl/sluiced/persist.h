@@ -5,7 +5,11 @@
  * given to VIPs and backends. One JSON document, next to the configuration
  * by default ("sluice.json" -> "sluice.state.json"):
  *
- *   {"version": 1, "overlay": {...}, "ids": {...}}
+ *   {"version": 1, "overlay": {...}, "ids": {...}, "host": {...}}
+ *
+ * "host" holds the host's own state (a `sluicectl host drain`, routing.c)
+ * and is written only while there is some, so that a file without it
+ * stays readable by a sluiced that predates it.
  *
  * Written atomically: a temporary file in the same directory, fsync,
  * rename over the old one, fsync of the directory. A crash at any point
@@ -30,9 +34,15 @@ void persist_default_path(const char *config_path, char *out, size_t len);
  * NULL. Otherwise *ids is the "ids" member (a new reference, or NULL).
  * Returns 0, or -errno with "FILE: reason" in err. */
 int persist_load(const char *path, struct overlay *ov, json_t **ids, char *err, size_t errlen);
+/* The same, with the "host" member in *host (a new reference, or NULL);
+ * its contents are its reader's to check (routing_load_host). */
+int persist_load_all(const char *path, struct overlay *ov, json_t **ids, json_t **host, char *err,
+		     size_t errlen);
 
 /* The document for ov and ids (compact, keys sorted): malloc'd text. */
 char *persist_render(const struct overlay *ov, const json_t *ids);
+/* With host (NULL: none). */
+char *persist_render_all(const struct overlay *ov, const json_t *ids, const json_t *host);
 
 /* Replace the file's contents with text, atomically and durably. Fails
  * (old contents in place) unless the new file took the name; a failed
