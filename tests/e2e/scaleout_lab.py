@@ -31,9 +31,6 @@ BIRD = shutil.which("bird") or "/usr/sbin/bird"
 BIRDC = shutil.which("birdc") or "/usr/sbin/birdc"
 # sluiced's routing.table: the kernel table bird-lb.conf learns.
 ROUTE_TABLE = 100
-# Until sluiced keeps its VIP routes itself (routing.table), the test puts
-# them there: Host.announce and Host.drain.
-SLUICED_ROUTES = False
 
 
 def lb_ip(k):
@@ -59,25 +56,15 @@ class Host:
         cfg = self.L.config()
         cfg["source"] = {"ipv4": lb_ip(self.k), "ipv6": lb_ip6(self.k)}
         cfg["lb_mac"] = self.L.mac(self.name, "eth0")
-        # While the VIP has a backend up and the XDP path forwards, the
-        # host route is there; drained, it goes after grace for the
-        # router to move the flows away.
-        if SLUICED_ROUTES:
-            cfg["routing"] = {"table": ROUTE_TABLE, "min_up": 1, "drain_grace_s": 5}
+        # sluiced keeps a host route per VIP address in this table while
+        # the XDP path forwards and the VIP has a backend up; drained, the
+        # route goes and the data path forwards on for the grace time.
+        cfg["routing"] = {"table": ROUTE_TABLE, "min_up": 1, "drain_grace_s": 5}
         return cfg
-
-    def announce(self):
-        if not SLUICED_ROUTES:
-            self.L.run_in(self.name, ["ip", "route", "replace", f"{lab.VIP4}/32", "dev", "lo",
-                                      "proto", "211", "table", str(ROUTE_TABLE)])
 
     def drain(self):
         """sluicectl host drain: the routes go, the data path forwards on."""
-        if SLUICED_ROUTES:
-            self.ctl_ok("host", "drain")
-        else:
-            self.L.run_in(self.name, ["ip", "route", "del", f"{lab.VIP4}/32", "proto", "211",
-                                      "table", str(ROUTE_TABLE)])
+        self.ctl_ok("host", "drain")
 
     def start(self):
         self.sluiced = st.Sluiced(f"{self.L.topo}{self.name}", wrap=self.L.nsenter(self.name))
@@ -85,7 +72,6 @@ class Host:
         self.sluiced.start()
         self.bird = self.L.start_bird(self.name, BIRD_LB_CONF)
         self.alive = True
-        self.announce()
 
     def ctl_ok(self, *args):
         return self.sluiced.ctl_ok(*args)
