@@ -82,9 +82,13 @@ class Host:
     def digest(self, vip):
         return self.ctl_ok("table", vip)["digest"]
 
-    def packets(self, vip):
-        """Packets of vip this host's data path has forwarded."""
-        return self.ctl_ok("stats", vip)["vips"][0]["packets"]
+    def forwarded(self):
+        """Packets the XDP path has forwarded, read from its maps now
+        (sluiced's stats are a sample of the last second)."""
+        r = subprocess.run([lab.SLUICE_XDP, "-i", self.sluiced.instance, "status", "--json"],
+                           capture_output=True, text=True, timeout=10)
+        st.check(r.returncode == 0, f"sluice-xdp status on {self.name}: {r.stderr.strip()}")
+        return json.loads(r.stdout)["counters"]["tx_packets"]
 
     def explain(self, vip, client):
         return self.ctl_ok("explain", vip, "tcp", client)
