@@ -28,38 +28,13 @@ import scaleout_lab as sl
 from lab import st
 
 STREAMS = 30
+CLIENT = sl.CLIENT
 SLOW = 0.2  # a new connection slower than this lost a packet (no loss: ~10 ms)
-CLIENT = "10.100.0.2"
 result = {"withdraw_ms": None, "streams": STREAMS, "broken": None, "digests_agree": None}
 
 
-def owners(L, ports, greeted, what):
-    """For each stream (client port): the live host whose flow table holds
-    it; checks that every live host names the backend that greeted it."""
-    by_port = {}
-    for port, name in zip(ports, greeted):
-        want = lab.backend_ip(int(name[1:]))
-        holders = []
-        for h in L.live():
-            e = h.explain(L.echo_vip, f"{CLIENT}:{port}")
-            got = e["backend"]["address"] if e.get("backend") else None
-            st.check(got == want, f"{what}: {h.name} sends stream :{port} to {got}, "
-                     f"it was greeted by {name} ({want}): {e}")
-            if e["by"] == "flow table":
-                holders.append(h.name)
-        by_port[port] = holders
-    return by_port
-
-
-def per_host(L, by_port):
-    return {h.name: sum(h.name in hs for hs in by_port.values()) for h in L.live()}
-
-
 def digests_agree(L, what):
-    d = {h.name: h.digest(L.echo_vip) for h in L.live()}
-    d.update({f"{h.name}:80": h.digest(L.vip) for h in L.live()})
-    agree = len({v for k, v in d.items() if ":" in k}) == 1 and \
-        len({v for k, v in d.items() if ":" not in k}) == 1
+    d, agree = L.digests()
     st.say(f"{what}: table digests {'agree' if agree else 'DIFFER'}: {d}")
     return agree
 
@@ -87,8 +62,8 @@ def main():
     time.sleep(0.5)
 
     # 1. Every host carries flows and agrees on every stream's backend.
-    by_port = owners(L, ports, greeted, "all hosts up")
-    counts = per_host(L, by_port)
+    by_port = L.owners(ports, greeted, "all hosts up")
+    counts = L.per_host(by_port)
     st.say(f"1. streams per host (flow tables): {counts}; every host names each stream's backend")
     st.check(all(counts.values()), f"a host got no stream: {counts}")
     result["digests_agree"] = digests_agree(L, "1.")
@@ -102,14 +77,14 @@ def main():
     st.say(f"2. {dead.name} killed (link down, every process SIGKILLed): its next hop left the "
            f"router's kernel after {result['withdraw_ms']} ms; next hops now {sorted(L.nexthops())}")
     time.sleep(1.5)  # TCP retransmits what went to the dead host
-    by_port = owners(L, ports, greeted, f"after {dead.name} died")
+    by_port = L.owners(ports, greeted, f"after {dead.name} died")
     moved = [p for p, hs in by_port.items() if not hs]
     st.check(not moved, f"streams :{moved} are in no live host's flow table: not moving?")
-    st.say(f"   streams per host: {per_host(L, by_port)} (flow-table entries: a stream that "
+    st.say(f"   streams per host: {L.per_host(by_port)} (flow-table entries: a stream that "
            f"ECMP moved between the live hosts has one on both); the same backends")
 
     # 3. Drain the live host with the most streams.
-    counts = per_host(L, by_port)
+    counts = L.per_host(by_port)
     drained = max(L.live(), key=lambda h: counts[h.name])
     t_drain = time.monotonic()
     drained.drain()
@@ -123,7 +98,7 @@ def main():
     delta = {h.name: h.forwarded() - before[h.name] for h in L.live()}
     st.check(delta[drained.name] == 0 and delta[last.name] > 0,
              f"after the drain, packets forwarded per host in 1 s: {delta}")
-    by_port = owners(L, ports, greeted, f"after draining {drained.name}")
+    by_port = L.owners(ports, greeted, f"after draining {drained.name}")
     not_moved = [p for p, hs in by_port.items() if last.name not in hs]
     st.check(not not_moved, f"streams :{not_moved} are not in {last.name}'s flow table")
     st.say(f"3. {drained.name} drained: its next hop left after {drain_ms} ms; in the next "
@@ -138,7 +113,7 @@ def main():
     wait_backend_down(L, failed_ip)
     t_detected = time.monotonic()
     others = [(p, n) for p, n in zip(ports, greeted) if n != failed]
-    owners(L, [p for p, _ in others], [n for _, n in others], f"after {failed} failed")
+    L.owners([p for p, _ in others], [n for _, n in others], f"after {failed} failed")
     # Its flows: re-picked, the same new backend on every host still running.
     picks = set()
     for p, n in zip(ports, greeted):

@@ -29,6 +29,7 @@ BIRD_LB_CONF = os.path.join(EXAMPLES, "bird-lb.conf")
 BIRD_ROUTER_CONF = os.path.join(EXAMPLES, "bird-router.conf")
 BIRD = shutil.which("bird") or "/usr/sbin/bird"
 BIRDC = shutil.which("birdc") or "/usr/sbin/birdc"
+CLIENT = "10.100.0.2"  # the client namespace's address (topology.sh)
 # sluiced's routing.table: the kernel table bird-lb.conf learns.
 ROUTE_TABLE = 100
 
@@ -215,6 +216,34 @@ class ScaleLab(lab.Lab):
             for nh in route.get("nexthops", []):
                 hops.add(nh["gateway"])
         return hops
+
+    def owners(self, ports, greeted, what):
+        """For each stream (client port, the backend name that greeted it):
+        the live hosts whose flow table holds it. Checks that every live
+        host sends it to the backend that greeted it."""
+        by_port = {}
+        for port, name in zip(ports, greeted):
+            want = lab.backend_ip(int(name[1:]))
+            holders = []
+            for h in self.live():
+                e = h.explain(self.echo_vip, f"{CLIENT}:{port}")
+                got = e["backend"]["address"] if e.get("backend") else None
+                st.check(got == want, f"{what}: {h.name} sends stream :{port} to {got}, "
+                         f"it was greeted by {name} ({want}): {e}")
+                if e["by"] == "flow table":
+                    holders.append(h.name)
+            by_port[port] = holders
+        return by_port
+
+    def per_host(self, by_port):
+        return {h.name: sum(h.name in hs for hs in by_port.values()) for h in self.live()}
+
+    def digests(self):
+        """VIP -> {host: its table's digest} for the live hosts; whether
+        they agree on every VIP."""
+        d = {vip: {h.name: h.digest(vip) for h in self.live()}
+             for vip in (self.vip, self.echo_vip)}
+        return d, all(len(set(x.values())) == 1 for x in d.values())
 
     def wait_ready(self, timeout=30):
         for h in self.hosts:
