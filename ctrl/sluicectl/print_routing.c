@@ -98,8 +98,8 @@ void print_host(FILE *f, const json_t *r)
 			fprintf(f, "%s %s FAILED: %s (retrying)\n", str(c, "action"),
 				str(c, "address"), str(c, "error"));
 		else
-			fprintf(f, "%sed %s\n", !strcmp(str(c, "action"), "announce") ? "announc"
-											: "withdraw",
+			fprintf(f, "%s %s\n",
+				!strcmp(str(c, "action"), "announce") ? "announced" : "withdrawn",
 				str(c, "address"));
 	}
 	print_routing(f, json_object_get(r, "routing"));

@@ -17,6 +17,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "persist.h"
+#include "routing.h"
 
 static void usage(FILE *f)
 {
@@ -45,7 +46,7 @@ static int check_config(const char *file, const char *state)
 	struct overlay ov;
 	struct conf c, eff;
 	size_t nb = 0;
-	json_t *ids;
+	json_t *ids, *host;
 	int rc = 0;
 
 	if (conf_load(file, &c, err, sizeof(err)) < 0) {
@@ -56,17 +57,19 @@ static int check_config(const char *file, const char *state)
 		persist_default_path(file, path, sizeof(path));
 		state = path;
 	}
-	if (persist_load(state, &ov, &ids, err, sizeof(err)) < 0) {
+	if (persist_load_all(state, &ov, &ids, &host, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		conf_free(&c);
 		return 1;
 	}
-	if (ids) {
+	rc = routing_check_host(host, &e);
+	json_decref(host);
+	if (rc == 0 && ids) {
 		model_init(&scratch);
 		rc = model_ids_load(&scratch, ids, "ids", &e);
 		model_destroy(&scratch, NULL);
-		json_decref(ids);
 	}
+	json_decref(ids);
 	if (rc < 0) {
 		fprintf(stderr, "state file %s: %s\n", state, msg);
 		overlay_free(&ov);

@@ -248,7 +248,7 @@ int nlroute_add_host(struct nlroute *nl, __u32 table, __u8 proto, const struct s
 }
 
 int nlroute_del(struct nlroute *nl, __u32 table, __u8 proto, const struct sluice_addr *dst,
-		__u8 prefixlen, char *err, size_t errlen)
+		__u8 prefixlen, int oif, char *err, size_t errlen)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE], what[SLUICE_ADDR_STRLEN + 64];
 	struct nlmsghdr *h;
@@ -259,6 +259,8 @@ int nlroute_del(struct nlroute *nl, __u32 table, __u8 proto, const struct sluice
 			 &h);
 	/* Any scope and type: the protocol, table and prefix name it. */
 	rtm->rtm_scope = RT_SCOPE_NOWHERE;
+	if (oif)
+		mnl_attr_put_u32(h, RTA_OIF, (__u32)oif);
 	rc = transact(nl, h, NULL, NULL, what, err, errlen);
 	return rc == -ESRCH || rc == -ENOENT ? 0 : rc;
 }

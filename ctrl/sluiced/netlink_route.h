@@ -42,12 +42,13 @@ int nlroute_dump(struct nlroute *nl, __u32 table, __u8 proto,
 		 size_t errlen);
 
 /* Add the host route (/32, /128) to dst via interface oif, or delete the
- * route to dst/prefixlen of protocol proto. An add that finds the route
- * there already (EEXIST) fails: another route of another owner may hold
- * the prefix. A delete of a route that is gone already succeeds. */
+ * route to dst/prefixlen of protocol proto (via oif; 0: whichever). An add
+ * that finds the route there already (EEXIST) fails: another route of
+ * another owner may hold the prefix. A delete of a route that is gone
+ * already succeeds. */
 int nlroute_add_host(struct nlroute *nl, __u32 table, __u8 proto, const struct sluice_addr *dst,
 		     int oif, char *err, size_t errlen);
 int nlroute_del(struct nlroute *nl, __u32 table, __u8 proto, const struct sluice_addr *dst,
-		__u8 prefixlen, char *err, size_t errlen);
+		__u8 prefixlen, int oif, char *err, size_t errlen);
 
 #endif /* SLUICED_NETLINK_ROUTE_H */

@@ -227,7 +227,10 @@ static void probe_event(evutil_socket_t fd, short what, void *arg)
 	struct probe *p = arg;
 
 	(void)fd;
-	if (what & EV_TIMEOUT) {
+	/* Ready and past the deadline in one go: the loop itself was late
+	 * (a stall such as loading the XDP program), not the backend, whose
+	 * answer is here. */
+	if ((what & EV_TIMEOUT) && !(what & (EV_READ | EV_WRITE))) {
 		on_timeout(p);
 		return;
 	}

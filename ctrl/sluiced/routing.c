@@ -30,6 +30,7 @@ struct route_addr {
 	bool installed;		/* the host route is in the table */
 	bool stray;		/* a route of ours to it that is not the host route on lo */
 	__u8 stray_len;		/* its prefix length */
+	int stray_oif;		/* and interface */
 	struct route_verdict v;	/* the last decision */
 	__u64 since_ns;		/* installed last changed */
 	unsigned int n_vips;	/* VIPs on it (this pass) */
@@ -156,6 +157,7 @@ static void dump_one(void *arg, const struct nlroute_entry *e)
 		 * leftover of an older layout, or someone's mistake. */
 		a->stray = true;
 		a->stray_len = e->prefixlen;
+		a->stray_oif = e->oif;
 	}
 }
 
@@ -269,7 +271,8 @@ static void decide_all(struct routing *r)
 
 /* ---- changing the table ---- */
 
-static bool change(struct routing *r, struct route_addr *a, bool add, __u8 len, json_t *log)
+static bool change(struct routing *r, struct route_addr *a, bool add, __u8 len, int oif,
+		   json_t *log)
 {
 	char err[256], s[SLUICE_ADDR_STRLEN];
 	int rc;
@@ -279,7 +282,8 @@ static bool change(struct routing *r, struct route_addr *a, bool add, __u8 len, 
 		rc = nlroute_add_host(r->nl, r->table, NLROUTE_PROTO, &a->addr, r->lo, err,
 				      sizeof(err));
 	else
-		rc = nlroute_del(r->nl, r->table, NLROUTE_PROTO, &a->addr, len, err, sizeof(err));
+		rc = nlroute_del(r->nl, r->table, NLROUTE_PROTO, &a->addr, len, oif, err,
+				 sizeof(err));
 	if (rc < 0) {
 		set_error(r, err);
 		r->need_dump = true;
@@ -335,12 +339,15 @@ static void apply(struct routing *r, json_t *log)
 	for (size_t i = 0; i < r->n; i++) {
 		struct route_addr *a = &r->addrs[i];
 
-		if (a->stray && change(r, a, false, a->stray_len, log))
+		/* Read back after: one address may have had several. */
+		if (a->stray && change(r, a, false, a->stray_len, a->stray_oif, log)) {
 			a->stray = false;
+			r->need_dump = true;
+		}
 		if (a->v.announce == a->installed)
 			continue;
 		if (change(r, a, a->v.announce, a->addr.family == SLUICE_FAMILY_V4 ? 32 : 128,
-			   log)) {
+			   r->lo, log)) {
 			a->installed = a->v.announce;
 			a->since_ns = sluice_now_ns();
 			log_change(a, a->installed, r->table);

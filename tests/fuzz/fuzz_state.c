@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * libFuzzer: sluiced's state file (the CLI's changes and the stable ids)
- * as the daemon loads it at start: persist_load, then the ids into a model
- * and the changes over a configuration, validated (daemon.c's order).
+ * as the daemon loads it at start: persist_load_all, the host's drain
+ * checked, then the ids into a model and the changes over a
+ * configuration, validated (daemon.c's order).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "model.h"
 #include "overlay.h"
 #include "persist.h"
+#include "routing.h"
 
 static struct conf base;
 
@@ -44,13 +46,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct overlay ov;
 	struct model m;
 	struct conf eff;
-	json_t *ids = NULL;
+	json_t *ids = NULL, *host = NULL;
 
 	if (fz_write_file(data, size) < 0)
 		return 0;
 	memset(&ov, 0, sizeof(ov));
-	if (persist_load(fz_path, &ov, &ids, err, sizeof(err)) < 0)
+	if (persist_load_all(fz_path, &ov, &ids, &host, err, sizeof(err)) < 0)
 		return 0;
+	(void)routing_check_host(host, &e);
+	json_decref(host);
 	model_init(&m);
 	if (ids)
 		(void)model_ids_load(&m, ids, "ids", &e);

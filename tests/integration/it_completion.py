@@ -52,8 +52,9 @@ def main():
     for fw in modes:
         c = lambda line: complete(d.sock, line, fw)  # noqa: E731
         what = "under bash-completion" if fw else "alone"
-        check(c("") == sorted("vip backend health stats table explain status".split()),
+        check(c("") == sorted("vip backend health stats table explain status host".split()),
               f"{what}: objects: {c('')}")
+        check(c("host ") == ["drain", "undrain"], f"{what}: host commands: {c('host ')}")
         check(c("b") == ["backend"], f"{what}: b: {c('b')}")
         check(c("backend d") == ["del", "disable", "drain"], f"{what}: backend d")
         check(c("vip ") == ["add", "del", "list", "show"], f"{what}: vip commands")

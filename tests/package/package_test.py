@@ -23,7 +23,8 @@ ROOT = os.environ.get("SLUICE_SOURCE_ROOT", os.path.join(os.path.dirname(__file_
 PACKAGES = ["sluice", "sluice-dp", "sluice-xdp", "sluice-decap"]
 PROGRAMS = {"sluice": ["sluiced", "sluicectl"], "sluice-dp": ["sluice-dp"],
             "sluice-xdp": ["sluice-xdp"], "sluice-decap": ["sluice-decap"]}
-CONFFILES = {"/etc/sluice/sluice.json", "/etc/sluice/sluice-dp.env"}
+CONFFILES = {"/etc/sluice/sluice.json", "/etc/sluice/sluice-dp.env",
+             "/etc/iproute2/rt_protos.d/sluice.conf"}
 # systemd-analyze security --offline: the exposure docs/deploy.md states;
 # a change that loosens a unit past it fails here.
 MAX_EXPOSURE = {"sluiced.service": 2.4, "sluice-dp.service": 1.8}
@@ -130,6 +131,8 @@ def main():
             check(run(["man", "-w", prog], ok=False).returncode == 0, f"man {prog}: not found")
     check("/usr/share/bash-completion/completions/sluicectl" in files["sluice"],
           "sluice lacks sluicectl's bash completion")
+    check("/etc/iproute2/rt_protos.d/sluice.conf" in files["sluice"],
+          "sluice lacks the route protocol's name")
     # dh_compress gzips the larger documents.
     for doc in ("deploy.md", "examples/sluice.json", "examples/grafana-sluice.json"):
         check({f"/usr/share/doc/sluice/{doc}", f"/usr/share/doc/sluice/{doc}.gz"}

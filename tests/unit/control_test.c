@@ -208,6 +208,9 @@ static void test_bad_requests(void **state)
 		{"{\"cmd\": \"explain\", \"vip\": \"10.0.0.1:80\", \"protocol\": 6, "
 		 "\"client\": \"192.0.2.1:1000\"}\n",
 		 "\\\"protocol\\\": expected \\\"tcp\\\" or \\\"udp\\\""},
+		{"{\"cmd\": \"host.drain\"}\n",
+		 "routing is not configured (no routing.table): sluiced announces nothing"},
+		{"{\"cmd\": \"host.undrain\", \"now\": true}\n", "host.undrain: unknown field"},
 	};
 	(void)state;
 
