@@ -26,7 +26,7 @@ volatile bool dp_force_quit;
 
 /* Send everything buffered for port. Bytes are summed before the driver
  * may free the mbufs. */
-static void tx_flush(struct dp_worker *w, uint16_t port)
+void dp_tx_flush(struct dp_worker *w, uint16_t port)
 {
 	struct dp_txbuf *b = &w->tx[port];
 	struct sluice_lcore_counters *c = &w->dp.ctr;
@@ -92,7 +92,7 @@ static void handoff_receive(struct dp_worker *w, const struct sluice_snapshot *s
 		if (sluice_dp_process(&w->dp, snap, port, &in[i], 1, &out, now) == 1) {
 			w->tx[port].m[w->tx[port].n++] = out;
 			if (w->tx[port].n >= w->app->opt.burst)
-				tx_flush(w, port);
+				dp_tx_flush(w, port);
 		}
 	}
 	w->dp.handed = false;
@@ -102,7 +102,7 @@ static void tx_flush_all(struct dp_worker *w)
 {
 	for (unsigned int q = 0; q < w->n_rxq; q++)
 		if (w->tx[w->rxq[q].port].n)
-			tx_flush(w, w->rxq[q].port);
+			dp_tx_flush(w, w->rxq[q].port);
 }
 
 static void housekeeping(struct dp_worker *w, uint64_t tsc, uint32_t sweep_n)
@@ -183,6 +183,9 @@ int dp_worker_main(void *arg)
 		bool busy = false;
 
 		if (unlikely(cur - prev_drain >= drain_tsc)) {
+			/* The kernel's frames wait at most this long. */
+			if (w->dp.exc)
+				dp_tap_poll(w, cur);
 			tx_flush_all(w);
 			prev_drain = cur;
 			if (cur - prev_house >= house_tsc) {
@@ -208,10 +211,12 @@ int dp_worker_main(void *arg)
 			nout = sluice_dp_process(&w->dp, snap, port, pkts, nb, out, start);
 			if (unlikely(w->dp.n_handoff))
 				handoff_send(w);
+			if (unlikely(w->dp.n_kernel))
+				dp_tap_send(w, port);
 			for (uint16_t i = 0; i < nout; i++)
 				b->m[b->n++] = out[i];
 			if (b->n >= burst)
-				tx_flush(w, port);
+				dp_tx_flush(w, port);
 			w->dp.ctr.busy_cycles += rte_rdtsc() - start;
 			w->dp.ctr.busy_packets += nb;
 			busy = true;
