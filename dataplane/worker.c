@@ -4,6 +4,8 @@
  * queue the worker owns, process each burst under the snapshot loaded
  * (and acknowledged) right after it arrived, send the results back out of
  * the port they came from through per-port TX buffers that a TSC timer drains.
+ * Frames for the host's kernel go to the port's TAP right after their
+ * burst; what the kernel sent is read on the drain timer (tap.c).
  * A second, slower timer writes the heartbeat, flushes the counters to the
  * status region and advances the flow table's clock hand. Never blocks,
  * never takes a lock.
