@@ -5,9 +5,12 @@ docs/examples/bird-lb.conf; the router runs BIRD with
 docs/examples/bird-router.conf and spreads the VIP over the hosts that
 announce it (ECMP, L4 hash). Both BIRD files are used as shipped.
 
-Every host uses the XDP path: the machine this runs on has 2 cores, and
-three sluice-dp processes would each busy-poll one; the XDP path runs in
-the kernel's receive path and costs nothing while idle.
+Hosts use the XDP path, except dpdk_host (when given and sluice-dp is
+built): sluice-dp on net_af_packet, with its exception path (a TAP, sl-0)
+carrying the host's own address, so its BGP and BFD cross sluice-dp as on
+a NIC that DPDK owns. Only one: the machine this runs on has 2 cores and
+sluice-dp busy-polls one; the XDP path runs in the kernel's receive path
+and costs nothing while idle.
 
 Everything it starts is killed by PID at exit (BIRD included), then the
 namespaces go (lab.Lab.destroy), and each host's pinned maps.
@@ -43,20 +46,25 @@ def lb_ip6(k):
 
 
 class Host:
-    """LB host k: namespace lbK, sluiced (mode xdp on eth0) and BIRD."""
+    """LB host k: namespace lbK, sluiced and BIRD; path "xdp" (sluiced's
+    mode xdp on eth0) or "dpdk" (sluice-dp on eth0, the host's addresses
+    on its TAP)."""
 
-    def __init__(self, L, k):
-        self.L, self.k = L, k
+    def __init__(self, L, k, path):
+        self.L, self.k, self.path = L, k, path
         self.name = f"lb{k}"
         self.addr = lb_ip(k)
         self.sluiced = None
         self.bird = None
+        self.dp = None
         self.alive = False
 
     def config(self):
         cfg = self.L.config()
         cfg["source"] = {"ipv4": lb_ip(self.k), "ipv6": lb_ip6(self.k)}
         cfg["lb_mac"] = self.L.mac(self.name, "eth0")
+        if self.path == "dpdk":
+            cfg["dataplane"] = {"mode": "dpdk", "heartbeat_timeout_ms": self.L.heartbeat_ms}
         # sluiced keeps a host route per VIP address in this table while
         # the XDP path forwards and the VIP has a backend up; drained, the
         # route goes and the data path forwards on for the grace time.
@@ -71,21 +79,66 @@ class Host:
         self.sluiced = st.Sluiced(f"{self.L.topo}{self.name}", wrap=self.L.nsenter(self.name))
         self.sluiced.write_config(self.config())
         self.sluiced.start()
+        if self.path == "dpdk":
+            self.start_dp()
         self.bird = self.L.start_bird(self.name, BIRD_LB_CONF)
         self.alive = True
+
+    def shut_kernel_out(self):
+        """On a NIC that DPDK owns the kernel sees nothing; af_packet on a
+        veth leaves the kernel its copy of every frame: no address on eth0,
+        no ARP answers, no IPv4 or IPv6 taken in there (the host's
+        addresses go on the TAP, and strict reverse-path filtering drops
+        what arrives on eth0 for them)."""
+        ns = self.name
+        self.L.run_in(ns, ["ip", "addr", "flush", "dev", "eth0"])
+        self.L.run_in(ns, ["sysctl", "-qw", "net.ipv4.conf.all.rp_filter=1",
+                           "net.ipv4.conf.eth0.rp_filter=1", "net.ipv4.conf.eth0.arp_ignore=8",
+                           "net.ipv6.conf.eth0.disable_ipv6=1"])
+        # The router's frames to af_packet must carry whole checksums (a
+        # veth leaves them to offload metadata that af_packet drops).
+        self.L.run_in("router", ["ethtool", "-K", f"tolb{self.k}", "tx", "off"])
+
+    def start_dp(self):
+        inst = self.sluiced.instance
+        self.dp_log = os.path.join(self.sluiced.dir, "sluice-dp.log")
+        with open(self.dp_log, "a") as log:
+            self.dp = st.spawn(self.L.nsenter(self.name) + [
+                lab.SLUICE_DP, "--no-pci", f"--file-prefix={inst}", "-l", "0,1", "--no-huge",
+                "-m", "256", "--log-level=*:warning", "--vdev=net_af_packet0,iface=eth0", "--",
+                "--instance", inst, "--flows", "16384", "--exception", "on"],
+                stdout=log, stderr=log)
+        tap = ["ip", "-n", self.L.ns(self.name), "link", "show", "sl-0"]
+        st.wait_until(lambda: self.dp.poll() is not None or
+                      subprocess.run(tap, capture_output=True).returncode == 0, 15,
+                      f"sluice-dp on {self.name} to create sl-0")
+        st.check(self.dp.poll() is None, f"sluice-dp on {self.name} exited at start")
+        # What networkd would do when sl-0 appears (docs/deploy.md).
+        for argv in (["ip", "addr", "add", f"{self.addr}/24", "dev", "sl-0"],
+                     ["ip", "addr", "add", f"{lb_ip6(self.k)}/64", "dev", "sl-0", "nodad"],
+                     ["ip", "link", "set", "sl-0", "up"],
+                     ["ip", "route", "add", "default", "via", "10.100.1.1"],
+                     ["ip", "-6", "route", "add", "default", "via", "fd00:100:1::1"]):
+            self.L.run_in(self.name, argv)
 
     def ctl_ok(self, *args):
         return self.sluiced.ctl_ok(*args)
 
     def forwarding(self):
-        return self.ctl_ok("status")["dataplane"].get("xdp") in ("native", "generic")
+        d = self.ctl_ok("status")["dataplane"]
+        if self.path == "dpdk":
+            return d.get("alive") and d.get("live", 0) > 0
+        return d.get("xdp") in ("native", "generic")
 
     def digest(self, vip):
         return self.ctl_ok("table", vip)["digest"]
 
     def forwarded(self):
-        """Packets the XDP path has forwarded, read from its maps now
-        (sluiced's stats are a sample of the last second)."""
+        """Packets the data path has forwarded: the XDP path's read from
+        its maps now; sluice-dp's to the VIPs' backends as sluiced sampled
+        them (every second; its port also sends what the kernel sends)."""
+        if self.path == "dpdk":
+            return sum(v["packets"] for v in self.ctl_ok("stats")["vips"])
         r = subprocess.run([lab.SLUICE_XDP, "-i", self.sluiced.instance, "status", "--json"],
                            capture_output=True, text=True, timeout=10)
         st.check(r.returncode == 0, f"sluice-xdp status on {self.name}: {r.stderr.strip()}")
@@ -107,8 +160,9 @@ class Host:
                 os.kill(int(pid), signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        for p in (self.bird, self.sluiced.proc):
-            p.wait(timeout=10)
+        for p in (self.bird, self.sluiced.proc, self.dp):
+            if p is not None:
+                p.wait(timeout=10)
         self.alive = False
         return t
 
@@ -158,9 +212,10 @@ class RouteWatch:
 class ScaleLab(lab.Lab):
     """nlb LB hosts, all on the XDP path, behind a BIRD router."""
 
-    def __init__(self, name, nlb=3, backends=4):
+    def __init__(self, name, nlb=3, backends=4, dpdk_host=None):
         super().__init__(name, "xdp", backends=backends)
         self.nlb = nlb
+        self.dpdk_host = dpdk_host if lab.SLUICE_DP else None
         self.hosts = []
         self.birds = []
         self.lb_mac = None  # each host has its own: Host.config
@@ -192,12 +247,16 @@ class ScaleLab(lab.Lab):
 
     def create(self):
         self.sh(f"topo_create_ecmp {self.nbackends} {self.nlb}")
-        for k in range(1, self.nlb + 1):
-            self.receive_xdp_tx(f"tolb{k}")
+        self.hosts = [Host(self, k, "dpdk" if k == self.dpdk_host else "xdp")
+                      for k in range(1, self.nlb + 1)]
+        for h in self.hosts:
+            if h.path == "xdp":
+                self.receive_xdp_tx(f"tolb{h.k}")
+            else:
+                h.shut_kernel_out()
         self.start_backends()
         self.router_mac = self.mac("router", "br0")
         self.start_bird("router", BIRD_ROUTER_CONF)
-        self.hosts = [Host(self, k) for k in range(1, self.nlb + 1)]
         for h in self.hosts:
             h.start()
         self.wait_ready()
@@ -247,7 +306,7 @@ class ScaleLab(lab.Lab):
 
     def wait_ready(self, timeout=30):
         for h in self.hosts:
-            st.wait_until(h.forwarding, timeout, f"the XDP path of {h.name} to forward")
+            st.wait_until(h.forwarding, timeout, f"the {h.path} path of {h.name} to forward")
             st.wait_until(lambda: all(b["up"] for b in h.ctl_ok("health", self.vip)["backends"]),
                           timeout, f"every backend to be up on {h.name}")
         want = {h.addr for h in self.hosts}
@@ -256,7 +315,7 @@ class ScaleLab(lab.Lab):
                       f"(BGP: {self.birdc('router', 'show', 'protocols')})")
 
     def destroy(self):
-        for p in self.birds:
+        for p in self.birds + [h.dp for h in self.hosts if h.dp]:
             if p.poll() is None:
                 p.kill()
                 p.wait()
@@ -267,4 +326,6 @@ class ScaleLab(lab.Lab):
                     h.sluiced.proc.wait()
                 subprocess.run([lab.SLUICE_XDP, "-i", h.sluiced.instance, "unpin"],
                                capture_output=True, timeout=30)
+                if h.dp is not None:  # killed, sluice-dp leaves its EAL runtime directory
+                    shutil.rmtree(f"/var/run/dpdk/{h.sluiced.instance}", ignore_errors=True)
         super().destroy()
