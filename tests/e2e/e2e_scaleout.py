@@ -71,6 +71,8 @@ def main():
     time.sleep(0.5)
 
     # 1. Every host carries flows and agrees on every stream's backend.
+    st.check(all(h.announced() for h in L.hosts), "a host's sluicectl status does not say "
+             "it announces the VIP")
     by_port = L.owners(ports, greeted, "all hosts up")
     counts = L.per_host(by_port)
     st.say(f"1. streams per host (flow tables): {counts}; every host names each stream's backend")
@@ -99,6 +101,7 @@ def main():
     t_drain = time.monotonic()
     drained.drain()
     drain_ms = round(watch.gone(drained.addr, t_drain) * 1000)
+    st.check(not drained.announced(), f"{drained.name} drained still says it announces")
     result["drain_withdraw_ms"] = drain_ms
     # sluiced samples sluice-dp's counters every second: wait for a sample
     # after the move, and count over more than a second.

@@ -71,6 +71,13 @@ class Host:
         cfg["routing"] = {"table": ROUTE_TABLE, "min_up": 1, "drain_grace_s": 5}
         return cfg
 
+    def announced(self):
+        """Whether sluiced says it announces the VIP (sluicectl status)."""
+        for a in self.ctl_ok("status")["routing"]["addresses"]:
+            if a["address"] == lab.VIP4:
+                return a["announced"]
+        return False
+
     def drain(self):
         """sluicectl host drain: the routes go, the data path forwards on."""
         self.ctl_ok("host", "drain")
