@@ -66,7 +66,7 @@ class Host:
         if self.path == "dpdk":
             cfg["dataplane"] = {"mode": "dpdk", "heartbeat_timeout_ms": self.L.heartbeat_ms}
         # sluiced keeps a host route per VIP address in this table while
-        # the XDP path forwards and the VIP has a backend up; drained, the
+        # its data path forwards and the VIP has a backend up; drained, the
         # route goes and the data path forwards on for the grace time.
         cfg["routing"] = {"table": ROUTE_TABLE, "min_up": 1, "drain_grace_s": 5}
         return cfg
@@ -236,6 +236,7 @@ class ScaleLab(lab.Lab):
     def start_bird(self, ns, conf):
         """BIRD in the foreground (its PID is ours to kill), control socket
         and log in this lab's directory."""
+        st.check(os.access(BIRD, os.X_OK), f"no {BIRD}: scripts/setup.sh installs bird2")
         sock = os.path.join(self.dir, f"bird-{ns}.ctl")
         log = open(os.path.join(self.dir, f"bird-{ns}.log"), "a")
         p = st.spawn(self.nsenter(ns) + [BIRD, "-f", "-c", conf, "-s", sock,

@@ -134,7 +134,8 @@ def main():
     check("/etc/iproute2/rt_protos.d/sluice.conf" in files["sluice"],
           "sluice lacks the route protocol's name")
     # dh_compress gzips the larger documents.
-    for doc in ("deploy.md", "examples/sluice.json", "examples/grafana-sluice.json"):
+    for doc in ("deploy.md", "examples/sluice.json", "examples/grafana-sluice.json",
+                "examples/bird-lb.conf", "examples/bird-router.conf"):
         check({f"/usr/share/doc/sluice/{doc}", f"/usr/share/doc/sluice/{doc}.gz"}
               & set(files["sluice"]), f"sluice lacks doc {doc}")
     units = [f for p in PACKAGES for f in files[p]
