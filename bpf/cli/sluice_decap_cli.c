@@ -26,7 +26,6 @@
  * refused, an address to deny was not allowed); 2 bad usage or input.
  */
 #include <errno.h>
-#include <ifaddrs.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
 #include <net/if.h>
@@ -45,12 +44,11 @@
 
 #include "addr.h"
 #include "decap_abi.h"
+#include "decap_cli.h"
 #include "sluice_decap.skel.h"
 
 #define PROG_NAME "sluice_decap"
 #define PIN_ROOT "/sys/fs/bpf/sluice-decap"
-#define EXIT_FAIL 1
-#define EXIT_USAGE 2
 
 /* The pinned maps, by their names in the object. */
 enum { M_CONFIG, M_STATS, M_SOURCES, M_LOCAL, M_VIPS, M_COUNT };
@@ -82,18 +80,6 @@ static int usage(FILE *f)
 	return f == stderr ? EXIT_USAGE : 0;
 }
 
-static int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("sluice-decap: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return code;
-}
 
 /* libbpf's last warning, for error messages (a pinned map that does not
  * fit, the verifier's complaint). */
@@ -103,132 +89,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 {
 	if (level == LIBBPF_WARN)
 		vsnprintf(libbpf_last, sizeof(libbpf_last), fmt, ap);
-	return 0;
-}
-
-/* ---- address sets ---- */
-
-struct addr_set {
-	struct sluice_addr *a;
-	size_t n, cap;
-};
-
-static bool set_has(const struct addr_set *s, const struct sluice_addr *a)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (memcmp(&s->a[i], a, sizeof(*a)) == 0)
-			return true;
-	return false;
-}
-
-static int set_add(struct addr_set *s, const struct sluice_addr *a)
-{
-	if (set_has(s, a))
-		return 0;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		struct sluice_addr *p = realloc(s->a, cap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		s->a = p;
-		s->cap = cap;
-	}
-	s->a[s->n++] = *a;
-	return 0;
-}
-
-/* Addresses separated by commas, blanks or newlines; '#' comments to the
- * end of the line (the file form). Returns 0 or EXIT_USAGE with a message
- * naming the bad word and where it came from. */
-static int parse_addrs(const char *text, const char *where, struct addr_set *s)
-{
-	const char *p = text;
-
-	while (*p) {
-		char word[SLUICE_ADDR_STRLEN + 8];
-		struct sluice_addr a;
-		size_t n;
-
-		if (*p == '#') {
-			p += strcspn(p, "\n");
-			continue;
-		}
-		n = strcspn(p, ", \t\r\n#");
-		if (n == 0) {
-			p++;
-			continue;
-		}
-		if (n >= sizeof(word) || (memcpy(word, p, n), word[n] = '\0',
-					  sluice_addr_parse(word, &a) < 0))
-			return fail(EXIT_USAGE, "%s: \"%.*s\" is not an IPv4 or IPv6 address", where,
-				    (int)(n > 64 ? 64 : n), p);
-		if (set_add(s, &a) < 0)
-			return fail(EXIT_FAIL, "out of memory");
-		p += n;
-	}
-	return 0;
-}
-
-static int parse_addr_file(const char *path, struct addr_set *s)
-{
-	FILE *f = fopen(path, "r");
-	char *text = NULL;
-	size_t len = 0;
-	int rc;
-
-	if (!f)
-		return fail(EXIT_USAGE, "cannot read %s: %s", path, strerror(errno));
-	if (getdelim(&text, &len, '\0', f) < 0 && !feof(f)) {
-		rc = fail(EXIT_USAGE, "cannot read %s: %s", path, strerror(errno));
-	} else {
-		rc = parse_addrs(text ? text : "", path, s);
-		if (rc == 0 && s->n == 0)
-			rc = fail(EXIT_USAGE, "%s holds no address", path);
-	}
-	free(text);
-	fclose(f);
-	return rc;
-}
-
-/* The host's addresses, without loopback ones: 127/8 and ::1 never arrive
- * from the wire (the kernel drops them as martians), so neither an outer
- * nor an inner destination may be one. */
-static int host_addrs(struct addr_set *s)
-{
-	struct ifaddrs *ifa, *i;
-
-	if (getifaddrs(&ifa) < 0)
-		return fail(EXIT_FAIL, "cannot list the host's addresses: %s", strerror(errno));
-	for (i = ifa; i; i = i->ifa_next) {
-		struct sluice_addr a;
-
-		if (!i->ifa_addr)
-			continue;
-		memset(&a, 0, sizeof(a));
-		if (i->ifa_addr->sa_family == AF_INET) {
-			const struct sockaddr_in *sin = (const struct sockaddr_in *)i->ifa_addr;
-
-			if ((ntohl(sin->sin_addr.s_addr) >> 24) == 127)
-				continue;
-			a.family = SLUICE_FAMILY_V4;
-			memcpy(a.bytes, &sin->sin_addr, 4);
-		} else if (i->ifa_addr->sa_family == AF_INET6) {
-			const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)i->ifa_addr;
-
-			if (IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
-				continue;
-			a.family = SLUICE_FAMILY_V6;
-			memcpy(a.bytes, &sin6->sin6_addr, 16);
-		} else {
-			continue;
-		}
-		if (set_add(s, &a) < 0) {
-			freeifaddrs(ifa);
-			return fail(EXIT_FAIL, "out of memory");
-		}
-	}
-	freeifaddrs(ifa);
 	return 0;
 }
 

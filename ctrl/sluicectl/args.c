@@ -29,7 +29,7 @@ const char args_usage[] =
 	"  table VIP\n"
 	"  explain VIP tcp|udp CLIENT:PORT [port DPORT]\n"
 	"  status\n"
-	"  host drain|undrain\n"
+	"  host drain [--wait]|undrain\n"
 	"\n"
 	"VIP is ADDRESS:PORT[/tcp|/udp] (tcp when omitted), IPv6 in brackets:\n"
 	"10.0.0.10:80, [2001:db8::10]:443/udp. ADDR is a backend address.\n"
@@ -329,8 +329,10 @@ static int parse_host(int argc, char **argv, struct invocation *inv, char *err, 
 	const char *c = argc ? match(argv[0], cmds) : NULL;
 	static char name[32];
 
-	if (!c || argc > 1)
-		return usage_err(err, errlen, "host drain|undrain");
+	if (c && argc == 2 && !strcmp(c, "drain") && !strcmp(argv[1], "--wait"))
+		inv->wait_safe = true;
+	else if (!c || argc > 1)
+		return usage_err(err, errlen, "host drain [--wait] | host undrain");
 	snprintf(name, sizeof(name), "host.%s", c);
 	inv->cmd = name;
 	json_object_set_new(inv->req, "cmd", json_string(name));

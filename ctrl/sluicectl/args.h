@@ -20,6 +20,7 @@ struct invocation {
 	double interval_s;	/* refresh interval of --watch */
 	bool dry_run;		/* --dry-run: the request has "dry_run" */
 	bool json;		/* --json given after the object */
+	bool wait_safe;		/* host drain --wait: until safe to stop */
 };
 
 /* Parse OBJECT COMMAND ... (argv after the global options). --dry-run and

@@ -83,6 +83,46 @@ static int watch(const char *sock, const struct invocation *inv, bool json)
 	return rc;
 }
 
+/* host drain --wait: until routing.drain_grace_s is over, so that a
+ * script can stop the data path next. Asks sluiced (its clock, and the
+ * drain's start from before a restart). 1 when the host is undrained
+ * meanwhile or sluiced cannot be asked. */
+static int wait_safe(const char *sock, bool json)
+{
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = 200000000};
+	json_t *req = json_pack("{s:s}", "cmd", "status"), *resp = NULL;
+	char err[512];
+	int rc = 1;
+
+	signal(SIGINT, on_sigint);
+	signal(SIGTERM, on_sigint);
+	while (!stop) {
+		const json_t *h;
+
+		json_decref(resp);
+		resp = NULL;
+		if (client_call(sock, req, &resp, err, sizeof(err)) < 0) {
+			fprintf(stderr, "sluicectl: %s\n", err);
+			break;
+		}
+		h = json_object_get(json_object_get(resp, "routing"), "host");
+		if (!json_is_true(json_object_get(h, "drained"))) {
+			fprintf(stderr, "sluicectl: the host is not drained any more\n");
+			break;
+		}
+		if (json_is_true(json_object_get(h, "safe_to_stop"))) {
+			if (!json)
+				printf("grace over: safe to stop the data path\n");
+			rc = 0;
+			break;
+		}
+		nanosleep(&ts, NULL);
+	}
+	json_decref(resp);
+	json_decref(req);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -117,6 +157,10 @@ int main(int argc, char **argv)
 	}
 	json = json || inv.json;
 	rc = inv.watch ? watch(sock, &inv, json) : run(sock, &inv, json);
+	if (rc == 0 && inv.wait_safe) {
+		fflush(stdout);
+		rc = wait_safe(sock, json);
+	}
 	json_decref(inv.req);
 	return rc;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Non-blocking TCP and HTTP probes on libevent. See probe.h. */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@ struct probe {
 	__u64 start_ns;		  /* for the latency */
 	__u64 deadline_ns;	  /* start + timeout */
 	int early_errno;	  /* connect() failed at once: report it */
+	bool stall_granted;	  /* the deadline was moved once for a stall */
 	probe_done_fn *done;
 	void *arg;
 	size_t req_len, req_off;
@@ -222,16 +224,46 @@ static void on_readable(struct probe *p)
 		finish(p, HEALTH_ERROR, "out of memory");
 }
 
+/* At a timeout: has what the probe waits for arrived all the same? When
+ * the loop itself was late (a stall such as loading the XDP program takes
+ * ~0.1 s), the deadline passes with the answer already there, and
+ * libevent reports the timeout alone: the backend was not late, so the
+ * answer is judged. Only what has arrived by now counts. */
+static bool ready_now(const struct probe *p)
+{
+	struct pollfd pfd = {.fd = p->fd, .events = p->phase == PROBE_READING ? POLLIN : POLLOUT};
+
+	return p->fd >= 0 && poll(&pfd, 1, 0) == 1 && pfd.revents;
+}
+
+/* A deadline found long past means the loop could not run then (sluiced
+ * stalled, or not scheduled on a loaded machine): the backend lost that
+ * time through no fault of its own. Once per probe, it gets it back, up to
+ * one timeout more. A timer on time (late by less than PROBE_STALL_NS)
+ * is a real timeout. */
+#define PROBE_STALL_NS 20000000ull
+static bool grant_stall(struct probe *p)
+{
+	__u64 now = sluice_now_ns(), late = now > p->deadline_ns ? now - p->deadline_ns : 0;
+	__u64 max = (__u64)p->timeout_ms * 1000000u;
+
+	if (p->stall_granted || late < PROBE_STALL_NS)
+		return false;
+	p->stall_granted = true;
+	p->deadline_ns = now + (late < max ? late : max);
+	if (arm(p, p->phase == PROBE_READING ? EV_READ : EV_WRITE) < 0)
+		finish(p, HEALTH_ERROR, "out of memory");
+	return true;
+}
+
 static void probe_event(evutil_socket_t fd, short what, void *arg)
 {
 	struct probe *p = arg;
 
 	(void)fd;
-	/* Ready and past the deadline in one go: the loop itself was late
-	 * (a stall such as loading the XDP program), not the backend, whose
-	 * answer is here. */
-	if ((what & EV_TIMEOUT) && !(what & (EV_READ | EV_WRITE))) {
-		on_timeout(p);
+	if ((what & EV_TIMEOUT) && !ready_now(p)) {
+		if (!grant_stall(p))
+			on_timeout(p);
 		return;
 	}
 	switch (p->phase) {

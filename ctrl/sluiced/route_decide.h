@@ -37,9 +37,9 @@ enum route_reason {
 	ROUTE_PENDING,		/* not known yet: kept as it was */
 };
 
-/* One VIP's backends that can take new flows. */
+/* One VIP's backends (routing.c counts them). */
 struct route_vip_health {
-	unsigned int up;	/* active, weight > 0, healthy */
+	unsigned int up;	/* healthy, active or draining */
 	unsigned int unknown;	/* would be up, no check finished yet */
 };
 

@@ -28,6 +28,7 @@ struct route_addr {
 	struct sluice_addr addr;
 	bool configured;	/* some VIP has it (this pass) */
 	bool installed;		/* the host route is in the table */
+	bool seen, seen_stray;	/* scratch of a read of the table */
 	bool stray;		/* a route of ours to it that is not the host route on lo */
 	__u8 stray_len;		/* its prefix length */
 	int stray_oif;		/* and interface */
@@ -114,13 +115,29 @@ static void set_error(struct routing *r, const char *msg)
 	slog_rl(&r->rl, SLOG_ERR, "routing: %s; retrying", msg);
 }
 
+/* IPv4 before IPv6, then by bytes: the order status and /metrics list. */
+static int addr_cmp(const struct sluice_addr *x, const struct sluice_addr *y)
+{
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	return memcmp(x->bytes, y->bytes, sizeof(x->bytes));
+}
+
+/* The entry of a, or (add) a new one in its place in the sorted array.
+ * Adding may move the array: pointers into it do not survive. */
 static struct route_addr *find_addr(struct routing *r, const struct sluice_addr *a, bool add)
 {
 	struct route_addr *n;
+	size_t at = 0;
 
-	for (size_t i = 0; i < r->n; i++)
-		if (sluice_addr_equal(&r->addrs[i].addr, a))
-			return &r->addrs[i];
+	for (; at < r->n; at++) {
+		int c = addr_cmp(&r->addrs[at].addr, a);
+
+		if (c == 0)
+			return &r->addrs[at];
+		if (c > 0)
+			break;
+	}
 	if (!add)
 		return NULL;
 	if (r->n == r->cap) {
@@ -132,7 +149,9 @@ static struct route_addr *find_addr(struct routing *r, const struct sluice_addr 
 		r->addrs = n;
 		r->cap = cap;
 	}
-	n = &r->addrs[r->n++];
+	memmove(&r->addrs[at + 1], &r->addrs[at], (r->n - at) * sizeof(*n));
+	r->n++;
+	n = &r->addrs[at];
 	memset(n, 0, sizeof(*n));
 	n->addr = *a;
 	n->since_ns = sluice_now_ns();
@@ -151,32 +170,35 @@ static void dump_one(void *arg, const struct nlroute_entry *e)
 	if (!a)
 		return;
 	if (e->prefixlen == host_len && e->oif == r->lo) {
-		a->installed = true;
+		a->seen = true;
 	} else {
 		/* Ours by its protocol, but not a route sluiced makes: a
 		 * leftover of an older layout, or someone's mistake. */
-		a->stray = true;
+		a->seen_stray = true;
 		a->stray_len = e->prefixlen;
 		a->stray_oif = e->oif;
 	}
 }
 
-/* Read what the table holds of ours. Our idea of it is replaced: a route
- * deleted behind our back is then added again by the next pass. */
+/* Read what the table holds of ours. Our idea of it is replaced (a route
+ * deleted behind our back is then added again by the next pass), but only
+ * by a whole read: a failed one leaves it as it was. */
 static int dump(struct routing *r)
 {
 	char err[256];
 	int rc;
 
-	for (size_t i = 0; i < r->n; i++) {
-		r->addrs[i].installed = false;
-		r->addrs[i].stray = false;
-	}
+	for (size_t i = 0; i < r->n; i++)
+		r->addrs[i].seen = r->addrs[i].seen_stray = false;
 	rc = nlroute_dump(r->nl, r->table, NLROUTE_PROTO, dump_one, r, err, sizeof(err));
 	if (rc < 0) {
 		set_error(r, err);
 		r->need_dump = true;
 		return rc;
+	}
+	for (size_t i = 0; i < r->n; i++) {
+		r->addrs[i].installed = r->addrs[i].seen;
+		r->addrs[i].stray = r->addrs[i].seen_stray;
 	}
 	r->need_dump = false;
 	r->last_dump_ns = sluice_now_ns();
@@ -188,7 +210,7 @@ static int dump(struct routing *r)
 static enum route_dp dp_state(const struct sluiced *d)
 {
 	struct dpwatch_info di;
-	bool xdp = d->xdp && xdpctl_active(d->xdp);
+	bool xdp = xdpctl_forwarding(d->xdp);
 
 	if (d->eff.dp_mode == CONF_DP_XDP)
 		return xdp ? ROUTE_DP_UP : ROUTE_DP_DOWN;
@@ -200,15 +222,20 @@ static enum route_dp dp_state(const struct sluiced *d)
 	return d->dp_down ? ROUTE_DP_DOWN : ROUTE_DP_UNKNOWN;
 }
 
-/* Backends that take new flows, and those that would but have not had
- * their first check yet (they start up, so the count would be a guess). */
+/* Backends up: healthy and in the set (active or draining, any weight),
+ * and those that would be but have not had their first check yet (they
+ * start up, so the count would be a guess). A draining backend counts: it
+ * serves the flows it has, and the operator who drains every backend of a
+ * VIP drains them on every host of the fleet, where withdrawing would
+ * break those flows everywhere. */
 static void vip_health(const struct model_vip *v, struct route_vip_health *h)
 {
 	h->up = h->unknown = 0;
 	for (size_t i = 0; i < v->n_backends; i++) {
 		const struct model_backend *b = v->backends[i];
+		__u8 st = model_backend_state(b);
 
-		if (model_backend_state(b) != SLUICE_BACKEND_ACTIVE || b->cfg.weight == 0)
+		if (st != SLUICE_BACKEND_ACTIVE && st != SLUICE_BACKEND_DRAINING)
 			continue;
 		if (b->cfg.health.type != CONF_HEALTH_NONE && b->sm.checks == 0)
 			h->unknown++;
@@ -341,6 +368,12 @@ static void apply(struct routing *r, json_t *log)
 
 		/* Read back after: one address may have had several. */
 		if (a->stray && change(r, a, false, a->stray_len, a->stray_oif, log)) {
+			char s[SLUICE_ADDR_STRLEN];
+
+			sluice_addr_format(&a->addr, s, sizeof(s));
+			slog(SLOG_INFO, "routing: removed %s/%u from table %u: protocol %u, but "
+					"not a host route on lo as sluiced makes them",
+			     s, a->stray_len, r->table, NLROUTE_PROTO);
 			a->stray = false;
 			r->need_dump = true;
 		}
@@ -363,7 +396,7 @@ static void apply(struct routing *r, json_t *log)
 	/* Forget addresses that are neither configured nor in the table. */
 	for (size_t i = 0; i < r->n;) {
 		if (!r->addrs[i].configured && !r->addrs[i].installed && !r->addrs[i].stray)
-			r->addrs[i] = r->addrs[--r->n];
+			memmove(&r->addrs[i], &r->addrs[i + 1], (--r->n - i) * sizeof(*r->addrs));
 		else
 			i++;
 	}

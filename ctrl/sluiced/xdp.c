@@ -147,6 +147,11 @@ bool xdpctl_active(const struct xdpctl *x)
 	return x && x->active;
 }
 
+bool xdpctl_forwarding(const struct xdpctl *x)
+{
+	return x && x->active && sluice_xdp_path_left_attached(x->xp, x->ifname);
+}
+
 void xdpctl_publish(struct xdpctl *x, const struct sluice_snapshot *snap)
 {
 	static struct slog_ratelimit rl = SLOG_RATELIMIT_INIT(10, 3);

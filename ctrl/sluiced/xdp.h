@@ -37,6 +37,10 @@ void xdpctl_deactivate(struct xdpctl *x);
  * -errno. */
 int xdpctl_take_back(struct xdpctl *x);
 bool xdpctl_active(const struct xdpctl *x);
+/* Active and its program still attached to the interface (an interface
+ * deleted or a program detached by hand takes the XDP path away without
+ * sluiced doing anything): asks the kernel, for the announcements. */
+bool xdpctl_forwarding(const struct xdpctl *x);
 
 /* Publish snap to the XDP maps when active. */
 void xdpctl_publish(struct xdpctl *x, const struct sluice_snapshot *snap);

@@ -55,6 +55,7 @@ def main():
         check(c("") == sorted("vip backend health stats table explain status host".split()),
               f"{what}: objects: {c('')}")
         check(c("host ") == ["drain", "undrain"], f"{what}: host commands: {c('host ')}")
+        check(c("host drain ") == ["--wait"], f"{what}: host drain: {c('host drain ')}")
         check(c("b") == ["backend"], f"{what}: b: {c('b')}")
         check(c("backend d") == ["del", "disable", "drain"], f"{what}: backend d")
         check(c("vip ") == ["add", "del", "list", "show"], f"{what}: vip commands")

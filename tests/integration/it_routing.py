@@ -9,13 +9,15 @@ servers with real health checks.
 (a) routes appear once the backends' first checks pass; a route of ours to
     an address no VIP has any more goes at start, others' routes stay;
 (b) a VIP with fewer than min_up backends up is withdrawn and comes back;
-    another VIP on the same address keeps the address announced;
+    another VIP on the same address keeps the address announced; draining
+    backends count, disabled ones do not;
 (c) host drain withdraws every route at once, survives a restart, says
     when it is safe to stop; undrain restores;
 (d) sluiced SIGKILLed: the routes stay; restarted: not one route deleted
     or added (ip monitor), the same routes;
 (e) the data plane's heartbeat stops with no fallback: withdrawn; back:
-    announced; with the XDP fallback the routes stay through the hand-over;
+    announced; with the XDP fallback the routes stay through the hand-over,
+    and go when the XDP path's interface goes too;
 (f) a VIP removed from the configuration: its route goes at the reload;
 and a netlink failure (a foreign route in the way) is logged, counted and
 retried until it succeeds.
@@ -27,7 +29,8 @@ import signal
 import subprocess
 import time
 
-from sluicetest import Backend, Sluiced, check, free_port, run, say, spawn, wait_until
+from sluicetest import (Backend, Sluiced, check, check_exposition, free_port, run, say, spawn,
+                        wait_until)
 
 FAKE_DP = os.environ["FAKE_DP"]
 TABLE = 4242
@@ -149,6 +152,10 @@ def main():
     m = d.metrics()
     for a in want:
         check(f'sluice_vip_announced{{vip="{a}"}} 1' in m, f"metrics: {a} announced")
+    types = check_exposition(m)
+    check(types.get("sluice_vip_announced") == "gauge" and
+          types.get("sluice_route_changes_total") == "counter" and
+          types.get("sluice_route_netlink_errors_total") == "counter", "metric types")
     rc, out, _ = d.ctl("status")
     check(rc == 0 and f"routing: table {TABLE}" in out and "a VIP can be served" in out, out)
 
@@ -172,6 +179,17 @@ def main():
     b20a.signal(signal.SIGUSR2)
     b443.signal(signal.SIGUSR2)
     wait_until(lambda: ours() == want, 3, "10.0.0.20 back")
+    # The operator's backend states: draining backends still serve their
+    # flows and count; a disabled one is out of the set and does not.
+    for b in ("127.0.0.6", "127.0.0.7"):
+        d.ctl_ok("backend", "drain", "10.0.0.20:80", b)
+    time.sleep(0.6)
+    check("10.0.0.20" in ours(), "a VIP whose backends all drain was withdrawn")
+    d.ctl_ok("backend", "disable", "10.0.0.20:80", "127.0.0.7")
+    wait_until(lambda: "10.0.0.20" not in ours(), 3, "withdrawal with a backend disabled")
+    for b in ("127.0.0.6", "127.0.0.7"):
+        d.ctl_ok("backend", "enable", "10.0.0.20:80", b)
+    wait_until(lambda: ours() == want, 3, "10.0.0.20 back once enabled")
 
     # (c) drain: every route at once, in the reply; kept over a restart.
     changes0 = metric(d, "sluice_route_changes_total")
@@ -187,8 +205,12 @@ def main():
     d.start()
     time.sleep(1.0)
     check(ours() == set(), f"a drained host announced after a restart: {ours()}")
-    _, rt = wait_until(lambda: (lambda s: s[1]["host"]["safe_to_stop"] and s)(addr_status(d)),
-                       3, "the grace to pass")
+    # --wait returns once drain_grace_s (2 s) from the drain is over,
+    # counted across the restart.
+    rc, out, err = d.ctl("host", "drain", "--wait")
+    _, rt = addr_status(d)
+    check(rc == 0 and "nothing to do" in out and "safe to stop the data path" in out and
+          rt["host"]["safe_to_stop"] and rt["host"]["drained_for_s"] >= 2, f"{out} {err} {rt}")
     rc, out, _ = d.ctl("status")
     check("safe to stop the data path" in out, out)
     rc, out, _ = d.ctl("host", "undrain")
@@ -255,6 +277,13 @@ def main():
           f"routes moved over the hand-over to XDP: {seen!r}")
     check(all(a["reason"] == "served" for a in addr_status(d)[0].values()), "served by XDP")
     say("(e) sluice-dp killed in mode dpdk+xdp-fallback: XDP took over, routes untouched")
+    # And when the XDP path goes too (its interface deleted), nothing
+    # forwards: withdrawn.
+    sh(f"ip link del {VETH}")
+    _, secs = wait_until(lambda: ours() == set(), 3, "withdrawal with the XDP path gone")
+    check(all(a["reason"] == "dataplane_down" for a in addr_status(d)[0].values()),
+          "reason dataplane_down without XDP")
+    say(f"(e) the XDP path's interface deleted: withdrawn {secs:.2f} s later")
     for b in (b80, b443, b20a, b20b, b30):
         b.kill()
     say(f"done in {time.monotonic() - t0:.1f} s")
