@@ -34,13 +34,8 @@ static int setup(void **state)
 					.proto = 6, .mode = SLUICE_FWD_IPIP, .id = 0, .hash_seed = 5};
 	tv[1].vip = (struct sluice_vip){.addr = t_v6(vip6), .port = htons(53), .proto = 17,
 					.mode = SLUICE_FWD_GUE, .id = 1, .hash_seed = 7};
-	for (uint16_t i = 0; i < 2; i++) {
-		tv[0].be[i] = t_backend((uint16_t)(1 + i), t_v4(10, 1, 0, (uint8_t)(1 + i)),
-					SLUICE_BACKEND_ACTIVE);
-		tv[1].be[i] = t_backend((uint16_t)(10 + i), t_v4(10, 2, 0, (uint8_t)(1 + i)),
-					SLUICE_BACKEND_ACTIVE);
-		tv[i].n = 2;
-	}
+	t_backends(&tv[0], 1, 10, 1, 0, 2);
+	t_backends(&tv[1], 10, 10, 2, 0, 2);
 	g = t_global_init;
 	g.gue_port = htons(6080);
 	t_fill(snap, tv, 2, &g);
@@ -104,28 +99,6 @@ static void arp(struct frame *f, const uint8_t target[4])
 	memcpy(f->b, bcast, 6);
 }
 
-static void ns(struct frame *f, const uint8_t target[16])
-{
-	static const uint8_t group[16] = {0xff, 0x02, [11] = 1, [12] = 0xff, [15] = 0x10};
-	uint8_t *ip = f->b + 14, *ic = ip + 40;
-
-	fr_eth(f, 0x86DD, 0);
-	memset(ip, 0, 40 + 32);
-	ip[0] = 0x60;
-	fr_put16(ip + 4, 32);
-	ip[6] = 58;
-	ip[7] = 255;
-	memcpy(ip + 8, client6, 16);
-	memcpy(ip + 24, group, 16);
-	ic[0] = 135;
-	memcpy(ic + 8, target, 16);
-	ic[24] = 1;
-	ic[25] = 1;
-	memcpy(ic + 26, fr_client_mac, 6);
-	fr_put16(ic + 2, fr_csum6(ip, ic, 32, 58));
-	f->len = 14 + 40 + 32;
-}
-
 static void icmp_echo4(struct frame *f, const uint8_t dst[4])
 {
 	fr_ipv4(f, 0, 6, client4, dst, 1, 2, 0, 8, 0);
@@ -152,9 +125,9 @@ static void test_what_goes_up(void **state)
 	assert_int_equal(one(snap, &f, 0, rte_rdtsc()), SENT);
 	fr_arp(&f, 0, 2, client4, host4); /* a reply to the kernel's question */
 	assert_int_equal(one(snap, &f, 0, rte_rdtsc()), KERNEL);
-	ns(&f, host6);
+	fr_ns(&f, client6, host6, 255);
 	assert_int_equal(one(snap, &f, 0, rte_rdtsc()), KERNEL);
-	ns(&f, vip6);
+	fr_ns(&f, client6, vip6, 255);
 	assert_int_equal(one(snap, &f, 0, rte_rdtsc()), SENT);
 
 	fr_ipv4(&f, 0, 6, client4, host4, 40000, 179, SLUICE_TCP_SYN, 0, 0x4000); /* BGP */
@@ -280,13 +253,6 @@ int main(void)
 		cmocka_unit_test(test_ports_and_no_config),
 		cmocka_unit_test(test_rate_and_generations),
 	};
-	int rc;
 
-	if (t_eal_init("exception_test") < 0) {
-		fprintf(stderr, "EAL initialisation failed\n");
-		return 1;
-	}
-	rc = cmocka_run_group_tests(tests, setup, teardown);
-	t_eal_fini();
-	return rc;
+	return t_main("exception_test", tests, sizeof(tests) / sizeof(tests[0]), setup, teardown);
 }
