@@ -23,12 +23,15 @@ both namespaces so that nothing talks unasked. Then:
      peer) and never reach the kernel: to_kernel unchanged, sl-0's kernel
      receive counter unchanged;
  (e) a flood of UDP to 10.77.0.2, far over --exception-rate, is cut to the
-     rate and the rest counted as to_kernel_ratelimit.
+     rate and the rest counted as to_kernel_ratelimit;
+and a second sluice-dp in the namespace is refused (sl-0 is taken), and
+sl-0 goes with the first.
 
 Run as a peer helper (raw frames in the peer namespace) with
 `e2e_exception.py peer COMMAND ...`."""
 import json
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -198,7 +201,12 @@ def peer(*args, ns="peer", timeout=30):
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+PREFIXES = []  # sluice-dp's --file-prefix: EAL leaves /var/run/dpdk/PREFIX
+
+
 def destroy():
+    for prefix in PREFIXES:
+        shutil.rmtree(f"/var/run/dpdk/{prefix}", ignore_errors=True)
     for ns in NS.values():
         pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True)
         for pid in pids.stdout.split():
@@ -265,6 +273,7 @@ def main():
     d = st.Sluiced("exctap", wrap=nsenter("lb"))
     d.write_config(sluiced_config())
     d.start()
+    PREFIXES.extend([d.instance, f"{d.instance}-2"])
     log = open(os.path.join(d.dir, "sluice-dp.log"), "w")
     dp = st.spawn(nsenter("lb") + [
         SLUICE_DP, "--no-pci", f"--file-prefix={d.instance}", "-l", "0,1", "--no-huge",
@@ -350,6 +359,17 @@ def main():
     st.say(f"(e) {FLOOD} datagrams in {took:.2f} s, {got} reached sluice-dp: {passed} to the "
            f"kernel, {limited} dropped "
            f"as to_kernel_ratelimit (rate {RATE}/s, burst {RATE // 10})")
+    # A second sluice-dp in the namespace must not join sl-0 (a multi-queue
+    # TAP takes any process that opens it by name): refused at start.
+    r = subprocess.run(nsenter("lb") + [
+        SLUICE_DP, "--no-pci", f"--file-prefix={d.instance}-2", "-l", "0,1", "--no-huge",
+        "-m", "256", "--log-level=*:warning", "--log-level=sluice.dp:info",
+        "--vdev=net_af_packet0,iface=lb0", "--", "--no-shm", "--flows", "4096",
+        "--exception", "on"], capture_output=True, text=True, timeout=60)
+    st.check(r.returncode == 1 and "interface sl-0 exists already" in r.stderr + r.stdout,
+             f"a second sluice-dp with sl-0 taken: exit {r.returncode}: {r.stderr[-600:]}")
+    st.check(peer("arp", HOST4)["macs"] == [LB_MAC], "the first sluice-dp's TAP broke")
+    st.say("a second sluice-dp is refused: interface sl-0 exists already")
     dp.terminate()
     st.check(dp.wait(timeout=10) == 0, "sluice-dp did not stop cleanly")
     st.check(subprocess.run(["ip", "-n", NS["lb"], "link", "show", "sl-0"],
