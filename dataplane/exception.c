@@ -140,9 +140,9 @@ static bool names_vip(struct sluice_dp_exc *x, const struct sluice_snapshot *sna
 	return false;
 }
 
-bool sluice_dp_exc_take(struct sluice_dp_lcore *lc, const struct sluice_snapshot *snap,
-			uint16_t port, struct rte_mbuf *m, const struct sluice_pkt *p,
-			const uint8_t *lb_mac, int *reason, uint64_t now)
+int sluice_dp_exc_verdict(struct sluice_dp_lcore *lc, const struct sluice_snapshot *snap,
+			  uint16_t port, struct rte_mbuf *m, const struct sluice_pkt *p,
+			  const uint8_t *lb_mac, int reason, uint64_t now)
 {
 	struct sluice_dp_exc *x = lc->exc;
 	uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *);
@@ -151,18 +151,16 @@ bool sluice_dp_exc_take(struct sluice_dp_lcore *lc, const struct sluice_snapshot
 	 * nothing to the kernel for it. */
 	if (lc->handed || port >= SLUICE_DP_MAX_PORTS ||
 	    !(lc->cfg->exception_ports & (1u << port)))
-		return false;
-	if (!kernel_reason(*reason) || p->kind == SLUICE_PKT_DROP)
-		return false;
+		return reason;
+	if (!kernel_reason(reason) || p->kind == SLUICE_PKT_DROP)
+		return reason;
 	if (rte_pktmbuf_data_len(m) < sizeof(struct sluice_ethhdr) ||
 	    !l2_ours(data, &lc->cfg->port_mac[port], lb_mac))
-		return false;
+		return reason;
 	if (names_vip(x, snap, data, p))
-		return false;
-	if (unlikely(!sluice_dp_limit_take(&x->to_kernel, lc->cfg->tsc_hz, now))) {
-		*reason = SLUICE_DROP_TO_KERNEL_RATELIMIT;
-		return false;
-	}
+		return reason;
+	if (unlikely(!sluice_dp_limit_take(&x->to_kernel, lc->cfg->tsc_hz, now)))
+		return SLUICE_DROP_TO_KERNEL_RATELIMIT;
 	x->m[lc->n_kernel++] = m;
-	return true;
+	return SLUICE_DP_TO_KERNEL;
 }

@@ -66,14 +66,20 @@ void sluice_dp_exc_fini(struct sluice_dp_lcore *lc);
 bool sluice_dp_exc_is_vip_addr(struct sluice_dp_exc *x, const struct sluice_snapshot *snap,
 			       uint8_t family, const uint8_t *bytes);
 
+/* The verdict "handed to the kernel", beyond every drop reason (and the
+ * data path's "send"). */
+#define SLUICE_DP_TO_KERNEL (SLUICE_DROP_MAX + 1)
+
 /*
  * m (classified as p, received on port) is about to be dropped for
- * *reason. When it is the kernel's, leave it in lc->exc->m and return
- * true; otherwise return false with *reason the drop's (to_kernel_ratelimit
- * when the bucket is empty). lb_mac: the source MAC sluice-dp sends with.
+ * reason. When it is the kernel's, leave it in lc->exc->m and return
+ * SLUICE_DP_TO_KERNEL; otherwise return the drop's reason (reason, or
+ * to_kernel_ratelimit when the bucket is empty). lb_mac: the source MAC
+ * sluice-dp sends with. (A value, not a pointer to the caller's verdict:
+ * taking its address would keep it in memory on the hot path.)
  */
-bool sluice_dp_exc_take(struct sluice_dp_lcore *lc, const struct sluice_snapshot *snap,
-			uint16_t port, struct rte_mbuf *m, const struct sluice_pkt *p,
-			const uint8_t *lb_mac, int *reason, uint64_t now);
+int sluice_dp_exc_verdict(struct sluice_dp_lcore *lc, const struct sluice_snapshot *snap,
+			  uint16_t port, struct rte_mbuf *m, const struct sluice_pkt *p,
+			  const uint8_t *lb_mac, int reason, uint64_t now);
 
 #endif /* SLUICE_DP_EXCEPTION_H */

@@ -354,7 +354,8 @@ uint16_t sluice_dp_process(struct sluice_dp_lcore *lc, const struct sluice_snaps
 		if (likely(r == SEND)) {
 			out[n_out++] = m;
 		} else if (unlikely(lc->exc != NULL) &&
-			   sluice_dp_exc_take(lc, snap, port, m, &s->p, g.lb_mac, &r, now)) {
+			   (r = sluice_dp_exc_verdict(lc, snap, port, m, &s->p, g.lb_mac, r, now)) ==
+				   SLUICE_DP_TO_KERNEL) {
 			/* the host's: the caller writes it to the port's TAP */
 		} else {
 			lc->ctr.drops[r < SLUICE_DROP_MAX ? r : SLUICE_DROP_MALFORMED]++;

@@ -8,8 +8,9 @@ and a peer namespace on the other end of lb0 standing for the router:
 
 The lb kernel must not see lb0 itself (on a NIC that DPDK owns it cannot):
 lb0 has no address, answers no ARP (arp_ignore=8) and takes no IP
-(rp_filter=1: the peer is reachable through sl-0 only), and IPv6 is off in
-both namespaces so that nothing talks unasked. Then:
+(rp_filter=1: the peer is reachable through sl-0 only), and IPv6 is off
+(on lb0 for good, elsewhere until the last step) so that nothing talks
+unasked. Then:
 
  (a) the peer pings 10.77.0.2: every reply, none duplicated, through
      sluice-dp (to_kernel and from_kernel count them);
@@ -23,12 +24,18 @@ both namespaces so that nothing talks unasked. Then:
      peer) and never reach the kernel: to_kernel unchanged, sl-0's kernel
      receive counter unchanged;
  (e) a flood of UDP to 10.77.0.2, far over --exception-rate, is cut to the
-     rate and the rest counted as to_kernel_ratelimit.
+     rate and the rest counted as to_kernel_ratelimit;
+ (f) with IPv6 on, neighbour solicitations for the host's address are
+     answered by the kernel and pings to it cross the TAP; for the VIP's
+     address sluice-dp answers;
+and a second sluice-dp in the namespace is refused (sl-0 is taken), and
+sl-0 goes with the first.
 
 Run as a peer helper (raw frames in the peer namespace) with
 `e2e_exception.py peer COMMAND ...`."""
 import json
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -37,6 +44,7 @@ import time
 
 PEER4, HOST4, SRC4, VIP4, NOBODY4 = "10.77.0.1", "10.77.0.2", "10.77.0.3", "10.77.0.100", \
     "10.77.0.99"
+PEER6, HOST6, SRC6, VIP6 = "fd00:77::1", "fd00:77::2", "fd00:77::3", "fd00:77::100"
 LB_MAC, PEER_MAC = "02:00:5e:77:00:02", "02:00:5e:77:00:01"
 RATE = 1000  # --exception-rate: a bucket of RATE / 10 frames
 FLOOD = 4000
@@ -74,12 +82,12 @@ def raw_socket():
 
 
 def peer_arp(target):
-    """Ask who has target; print the answering MACs (JSON) within 1 s."""
+    """Ask who has target; print the answering MACs (JSON) within 0.5 s."""
     s = raw_socket()
     req = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, mac_bytes(PEER_MAC),
                       socket.inet_aton(PEER4), b"\0" * 6, socket.inet_aton(target))
     s.send(eth("ff:ff:ff:ff:ff:ff", 0x0806, req))
-    macs, deadline = [], time.monotonic() + 1.0
+    macs, deadline = [], time.monotonic() + 0.5
     while time.monotonic() < deadline:
         s.settimeout(max(0.01, deadline - time.monotonic()))
         try:
@@ -198,7 +206,12 @@ def peer(*args, ns="peer", timeout=30):
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+PREFIXES = []  # sluice-dp's --file-prefix: EAL leaves /var/run/dpdk/PREFIX
+
+
 def destroy():
+    for prefix in PREFIXES:
+        shutil.rmtree(f"/var/run/dpdk/{prefix}", ignore_errors=True)
     for ns in NS.values():
         pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True)
         for pid in pids.stdout.split():
@@ -234,12 +247,21 @@ def topology():
 def sluiced_config():
     return {
         "dataplane": {"mode": "dpdk", "heartbeat_timeout_ms": 300},
-        "source": {"ipv4": SRC4},
+        "source": {"ipv4": SRC4, "ipv6": SRC6},
         "nexthop_mac": PEER_MAC,
         "lb_mac": LB_MAC,
         "vips": [{"address": VIP4, "port": 80, "forwarding": "ipip",
-                  "backends": [{"address": PEER4}]}],
+                  "backends": [{"address": PEER4}]},
+                 {"address": VIP6, "port": 80, "forwarding": "ipip",
+                  "backends": [{"address": PEER6}]}],
     }
+
+
+T0 = time.monotonic()
+
+
+def say(msg):
+    st.say(f"[{time.monotonic() - T0:4.1f} s] {msg}")
 
 
 def totals(d):
@@ -265,6 +287,7 @@ def main():
     d = st.Sluiced("exctap", wrap=nsenter("lb"))
     d.write_config(sluiced_config())
     d.start()
+    PREFIXES.extend([d.instance, f"{d.instance}-2"])
     log = open(os.path.join(d.dir, "sluice-dp.log"), "w")
     dp = st.spawn(nsenter("lb") + [
         SLUICE_DP, "--no-pci", f"--file-prefix={d.instance}", "-l", "0,1", "--no-huge",
@@ -281,7 +304,7 @@ def main():
     sh("ip", "-n", NS["lb"], "addr", "add", f"{HOST4}/24", "dev", "sl-0")
     st.wait_until(lambda: d.ctl_ok("status")["dataplane"].get("live", 0) > 0, 15,
                   "sluice-dp to take the configuration")
-    st.say(f"sluice-dp up with sl-0 ({mac}) carrying {HOST4} in "
+    say(f"sluice-dp up with sl-0 ({mac}) carrying {HOST4} in "
            f"{time.monotonic() - t_start:.1f} s")
 
     # (c) ARP: the host's address by the kernel, the VIP by sluice-dp.
@@ -299,7 +322,7 @@ def main():
              f"ARP for the VIP not answered by sluice-dp alone: {t1} -> {t2}")
     nobody = peer("arp", NOBODY4)["macs"]
     st.check(nobody == [], f"ARP for {NOBODY4}, which nobody has, answered by {nobody}")
-    st.say(f"(c) ARP for {HOST4} answered by the kernel through sl-0, for the VIP by "
+    say(f"(c) ARP for {HOST4} answered by the kernel through sl-0, for the VIP by "
            f"sluice-dp (arp_replies +1), for {NOBODY4} by nobody")
 
     # (a) ping through the TAP.
@@ -311,7 +334,7 @@ def main():
              f"ping {HOST4}: {r.stdout[-600:]} {r.stderr}")
     st.check(delta(t1, t0, "to_kernel") >= 5 and delta(t1, t0, "from_kernel") >= 5,
              f"the pings did not cross the TAP: {t0} -> {t1}")
-    st.say(f"(a) 5 of 5 pings answered through sl-0 (to_kernel +{delta(t1, t0, 'to_kernel')}, "
+    say(f"(a) 5 of 5 pings answered through sl-0 (to_kernel +{delta(t1, t0, 'to_kernel')}, "
            f"from_kernel +{delta(t1, t0, 'from_kernel')})")
 
     # (b) a TCP connection to the host's port 179.
@@ -321,7 +344,7 @@ def main():
     reply = peer("tcp", HOST4, "179")["reply"]
     st.check(reply == "KEEPALIVE after OPEN\n", f"TCP {HOST4}:179 answered {reply!r}")
     srv.wait(timeout=10)
-    st.say(f"(b) TCP to {HOST4}:179 connected and carried data both ways")
+    say(f"(b) TCP to {HOST4}:179 connected and carried data both ways")
 
     # (d) VIP traffic: forwarded, never the kernel's.
     rx0, t0 = sl0_rx(), totals(d)
@@ -331,12 +354,12 @@ def main():
     st.check(delta(t1, t0, "to_kernel") == 0 and rx1 == rx0,
              f"VIP traffic reached the kernel: to_kernel +{delta(t1, t0, 'to_kernel')}, "
              f"sl-0 received {rx1 - rx0}")
-    st.say(f"(d) 200 SYNs to {VIP4}:80 forwarded to the backend; to_kernel +0, sl-0 rx +0")
+    say(f"(d) 200 SYNs to {VIP4}:80 forwarded to the backend; to_kernel +0, sl-0 rx +0")
 
     # (e) a flood over the rate limit.
     t0 = totals(d)
     took = peer("flood", str(FLOOD))["seconds"]
-    time.sleep(1.2)  # counters reach the status region every millisecond
+    time.sleep(0.5)  # what af_packet's ring still holds
     t1 = totals(d)
     passed, limited = delta(t1, t0, "to_kernel"), delta(t1, t0, "to_kernel_ratelimit")
     got = passed + limited + delta(t1, t0, "to_kernel_full")
@@ -347,9 +370,44 @@ def main():
              f"flood of {FLOOD} in {took:.2f} s: {got} reached sluice-dp, {passed} to the kernel "
              f"(at most {allowed:.0f} allowed), {limited} dropped as to_kernel_ratelimit")
     st.check(dp.poll() is None, "sluice-dp exited")
-    st.say(f"(e) {FLOOD} datagrams in {took:.2f} s, {got} reached sluice-dp: {passed} to the "
+    say(f"(e) {FLOOD} datagrams in {took:.2f} s, {got} reached sluice-dp: {passed} to the "
            f"kernel, {limited} dropped "
            f"as to_kernel_ratelimit (rate {RATE}/s, burst {RATE // 10})")
+    # (f) IPv6, last: turned on, it talks unasked (MLD). Neighbour
+    # solicitations for the host's address are the kernel's, for the VIP
+    # sluice-dp's; pings to the host cross the TAP.
+    sh("sysctl", "-qw", "net.ipv6.conf.peer0.disable_ipv6=0", ns="peer")
+    sh("sysctl", "-qw", "net.ipv6.conf.sl-0.disable_ipv6=0", ns="lb")
+    sh("ip", "-n", NS["peer"], "addr", "add", f"{PEER6}/64", "dev", "peer0", "nodad")
+    sh("ip", "-n", NS["lb"], "addr", "add", f"{HOST6}/64", "dev", "sl-0", "nodad")
+    t0 = totals(d)
+    r = subprocess.run(nsenter("peer") + ["ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", HOST6],
+                       capture_output=True, text=True, timeout=30)
+    t1 = totals(d)
+    st.check(r.returncode == 0 and " 3 received" in r.stdout and "DUP!" not in r.stdout,
+             f"ping {HOST6}: {r.stdout[-600:]} {r.stderr}")
+    st.check(delta(t1, t0, "nd_replies") == 0 and delta(t1, t0, "to_kernel") >= 4,
+             f"ND and pings for {HOST6} not through the kernel: {t0} -> {t1}")
+    subprocess.run(nsenter("peer") + ["ping", "-6", "-c", "1", "-W", "1", VIP6],
+                   capture_output=True, timeout=30)
+    t2 = totals(d)
+    neigh = sh("ip", "-n", NS["peer"], "-6", "neigh", "show", VIP6)
+    st.check(LB_MAC in neigh and delta(t2, t1, "nd_replies") >= 1,
+             f"ND for {VIP6} not answered by sluice-dp: {neigh!r}, {t1} -> {t2}")
+    say(f"(f) ND for {HOST6} answered by the kernel, 3 of 3 pings through sl-0; "
+           f"ND for {VIP6} by sluice-dp (nd_replies +{delta(t2, t1, 'nd_replies')})")
+
+    # A second sluice-dp in the namespace must not join sl-0 (a multi-queue
+    # TAP takes any process that opens it by name): refused at start.
+    r = subprocess.run(nsenter("lb") + [
+        SLUICE_DP, "--no-pci", f"--file-prefix={d.instance}-2", "-l", "0,1", "--no-huge",
+        "-m", "256", "--log-level=*:warning", "--log-level=sluice.dp:info",
+        "--vdev=net_af_packet0,iface=lb0", "--", "--no-shm", "--flows", "4096",
+        "--exception", "on"], capture_output=True, text=True, timeout=60)
+    st.check(r.returncode == 1 and "interface sl-0 exists already" in r.stderr + r.stdout,
+             f"a second sluice-dp with sl-0 taken: exit {r.returncode}: {r.stderr[-600:]}")
+    st.check(peer("arp", HOST4)["macs"] == [LB_MAC], "the first sluice-dp's TAP broke")
+    say("a second sluice-dp is refused: interface sl-0 exists already")
     dp.terminate()
     st.check(dp.wait(timeout=10) == 0, "sluice-dp did not stop cleanly")
     st.check(subprocess.run(["ip", "-n", NS["lb"], "link", "show", "sl-0"],
