@@ -81,6 +81,10 @@ struct dp_app {
 	/* Per worker: mbufs other workers hand it (ICMP errors about its
 	 * flows); NULL with one worker. */
 	struct rte_ring *handoff[SLUICE_MAX_LCORES];
+	/* By data port id: the DPDK port of its TAP to the kernel, or
+	 * DP_NO_QUEUE (tap.c). */
+	uint16_t tap_port[SLUICE_DP_MAX_PORTS];
+	bool tap_started[SLUICE_DP_MAX_PORTS];
 };
 
 /* Set by the signal handlers; every loop checks it. */
@@ -102,6 +106,19 @@ void dp_status_fini(struct dp_app *app);
 
 /* worker.c */
 int dp_worker_main(void *arg);
+/* Send what w buffered for port. */
+void dp_tx_flush(struct dp_worker *w, uint16_t port);
+
+/* tap.c: the exception path's TAPs (after dp_ports_init; dp_tap_mbufs
+ * sizes the pools before). */
+unsigned int dp_tap_mbufs(const struct dp_app *app);
+int dp_tap_init(struct dp_app *app);
+void dp_tap_fini(struct dp_app *app);
+/* The frames of the last burst for the kernel (w->dp.n_kernel), to the
+ * TAP of port. */
+void dp_tap_send(struct dp_worker *w, uint16_t port);
+/* What the kernel sent on w's TAP queues, into w's TX buffers. */
+void dp_tap_poll(struct dp_worker *w, uint64_t now);
 
 /* telemetry.c */
 int dp_telemetry_init(const struct dp_app *app);

@@ -6,7 +6,8 @@
  *
  * main() only runs the init steps in order, launches the workers, does the
  * main lcore's housekeeping until a signal, and undoes the steps:
- *   EAL -> packet capture -> options -> workers -> ports -> status/config ->
+ *   EAL -> packet capture -> options -> workers -> ports -> exception-path
+ *   TAPs -> status/config ->
  *   flow tables -> telemetry -> launch -> housekeeping loop -> stop ->
  *   cleanup.
  * Exit status: 0 after SIGINT/SIGTERM, 2 for bad options, 1 for any other
@@ -176,6 +177,8 @@ static void cleanup(struct dp_app *app)
 		rte_ring_free(app->handoff[i]);
 		app->handoff[i] = NULL;
 	}
+	/* The TAPs' queues hold mbufs of the ports' pools. */
+	dp_tap_fini(app);
 	dp_ports_fini(app);
 	for (unsigned int i = 0; i < app->n_workers; i++) {
 		sluice_dp_lcore_fini(&app->workers[i]->dp);
@@ -218,8 +221,8 @@ int main(int argc, char **argv)
 		status = rc == -EXIT_USAGE ? EXIT_USAGE : 1;
 		goto out;
 	}
-	if (dp_ports_init(&app) < 0 || dp_status_init(&app) < 0 || flow_tables_create(&app) < 0 ||
-	    handoff_rings_create(&app) < 0)
+	if (dp_ports_init(&app) < 0 || dp_tap_init(&app) < 0 || dp_status_init(&app) < 0 ||
+	    flow_tables_create(&app) < 0 || handoff_rings_create(&app) < 0)
 		goto out;
 	dp_telemetry_init(&app);
 

@@ -10,6 +10,7 @@
 
 #include <rte_ether.h>
 
+#include "exception.h"
 #include "options.h"
 
 enum {
@@ -31,6 +32,9 @@ enum {
 	OPT_STATS_INTERVAL,
 	OPT_ASSUME_RETA,
 	OPT_IDLE_SLEEP_US,
+	OPT_EXCEPTION,
+	OPT_EXCEPTION_RATE,
+	OPT_EXCEPTION_PREFIX,
 	OPT_HELP,
 };
 
@@ -53,6 +57,9 @@ static const struct option longopts[] = {
 	{"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
 	{"assume-reta", required_argument, NULL, OPT_ASSUME_RETA},
 	{"idle-sleep-us", required_argument, NULL, OPT_IDLE_SLEEP_US},
+	{"exception", required_argument, NULL, OPT_EXCEPTION},
+	{"exception-rate", required_argument, NULL, OPT_EXCEPTION_RATE},
+	{"exception-prefix", required_argument, NULL, OPT_EXCEPTION_PREFIX},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -89,9 +96,16 @@ void dp_options_usage(FILE *f, const char *prog)
 		"  --idle-sleep-us N    a worker that found no packet for N microseconds sleeps\n"
 		"                       N microseconds at a time, 1..1000 (default 0: busy-poll\n"
 		"                       always; for hosts that share the workers' CPUs)\n"
+		"  --exception MODE     a TAP per port for the host's own traffic: auto (ports\n"
+		"                       the kernel does not see, i.e. not virtual devices),\n"
+		"                       on (every port), off (default auto)\n"
+		"  --exception-rate N   frames per second per worker lcore to the kernel, and\n"
+		"                       read from it (default %d)\n"
+		"  --exception-prefix P the TAP of port N is named PN (default %s)\n"
 		"  --help               this text\n",
 		prog, DP_DEFAULT_INSTANCE, SLUICE_TIMEOUT_TCP_S, SLUICE_TIMEOUT_UDP_S,
-		SLUICE_TIMEOUT_CLOSING_S, SLUICE_DP_BURST_MAX, SLUICE_DP_MAX_OWN);
+		SLUICE_TIMEOUT_CLOSING_S, SLUICE_DP_BURST_MAX, SLUICE_DP_MAX_OWN,
+		SLUICE_DP_DEFAULT_EXCEPTION_RATE, DP_DEFAULT_EXCEPTION_PREFIX);
 }
 
 static int parse_u32(const char *name, const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
@@ -146,6 +160,22 @@ static void set_defaults(struct dp_options *o)
 	o->dp.timeout_s[SLUICE_FLOW_CLOSING] = SLUICE_TIMEOUT_CLOSING_S;
 	o->dp.syn_rate = SLUICE_DEFAULT_SYN_RATE;
 	o->dp.icmp_rate = 1000;
+	o->dp.exception_rate = SLUICE_DP_DEFAULT_EXCEPTION_RATE;
+	strcpy(o->exception_prefix, DP_DEFAULT_EXCEPTION_PREFIX);
+}
+
+/* A prefix of a Linux interface name: the kernel refuses '/', ':' and
+ * white space, and the port number must still fit in IFNAMSIZ. */
+static bool prefix_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > DP_EXCEPTION_PREFIX_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '/' || s[i] == ':' || s[i] <= ' ' || s[i] == 0x7f)
+			return false;
+	return true;
 }
 
 int dp_options_parse(int argc, char **argv, struct dp_options *o)
@@ -255,6 +285,33 @@ int dp_options_parse(int argc, char **argv, struct dp_options *o)
 			if (parse_u32("stats-interval", optarg, 0, 86400, &v) < 0)
 				return -1;
 			o->stats_interval_s = v;
+			break;
+		case OPT_EXCEPTION:
+			if (strcmp(optarg, "auto") == 0) {
+				o->exception = DP_EXCEPTION_AUTO;
+			} else if (strcmp(optarg, "on") == 0) {
+				o->exception = DP_EXCEPTION_ON;
+			} else if (strcmp(optarg, "off") == 0) {
+				o->exception = DP_EXCEPTION_OFF;
+			} else {
+				fprintf(stderr, "sluice-dp: --exception %s: expected auto, on or off\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case OPT_EXCEPTION_RATE:
+			if (parse_u32("exception-rate", optarg, 1, 10000000,
+				      &o->dp.exception_rate) < 0)
+				return -1;
+			break;
+		case OPT_EXCEPTION_PREFIX:
+			if (!prefix_valid(optarg)) {
+				fprintf(stderr, "sluice-dp: --exception-prefix %s: 1 to %d characters "
+						"of an interface name (no '/', ':' or spaces)\n",
+					optarg, DP_EXCEPTION_PREFIX_MAX);
+				return -1;
+			}
+			strcpy(o->exception_prefix, optarg);
 			break;
 		case OPT_HELP:
 			dp_options_usage(stdout, prog);

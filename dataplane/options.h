@@ -9,6 +9,15 @@
 #include "process.h"
 
 #define DP_DEFAULT_INSTANCE "sluice" /* sluiced's default */
+#define DP_DEFAULT_EXCEPTION_PREFIX "sl-" /* the TAP of port N is sl-N */
+#define DP_EXCEPTION_PREFIX_MAX 12	  /* + up to 3 digits: IFNAMSIZ - 1 */
+
+/* Which ports get a TAP to the kernel (docs/dataplane.md). */
+enum dp_exception_mode {
+	DP_EXCEPTION_AUTO = 0, /* devices the kernel cannot see: not on the vdev bus */
+	DP_EXCEPTION_ON,       /* every port */
+	DP_EXCEPTION_OFF,      /* none */
+};
 
 struct dp_options {
 	char instance[33];		/* names the shared-memory regions */
@@ -21,6 +30,8 @@ struct dp_options {
 	unsigned int assume_reta;	/* a port without RSS: its peer spreads by sluice's
 					 * key and a round-robin RETA of this size; 0: not */
 	unsigned int idle_sleep_us;	/* a worker idle this long sleeps as long; 0: never */
+	enum dp_exception_mode exception;
+	char exception_prefix[DP_EXCEPTION_PREFIX_MAX + 1];
 	struct sluice_dp_config dp;	/* processing settings (port MACs filled later) */
 };
 

@@ -100,7 +100,7 @@ static int create_pools(struct dp_app *app)
 		for (unsigned int p = 0; p < app->n_ports; p++)
 			if (i < app->n_queues[app->ports[p]])
 				n += app->opt.rx_desc + app->opt.tx_desc + DP_TXBUF_MAX;
-		need[w->socket] += n;
+		need[w->socket] += n + dp_tap_mbufs(app);
 	}
 	for (unsigned int s = 0; s < RTE_MAX_NUMA_NODES; s++) {
 		char name[RTE_MEMPOOL_NAMESIZE];

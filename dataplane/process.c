@@ -18,45 +18,13 @@
 #include <rte_prefetch.h>
 
 #include "sluice/encap.h"
+#include "exception.h"
 #include "neigh.h"
 #include "process.h"
 #include "rss.h"
 
 #define PREFETCH_AHEAD 4
 #define SEND SLUICE_DROP_MAX /* "verdict: transmit" among the drop reasons */
-
-static void limit_init(struct sluice_dp_limit *l, uint64_t rate, uint64_t hz, uint64_t now)
-{
-	/* Allow a tenth of a second's worth at once, at least one token. */
-	uint64_t burst = rate / 10 ? rate / 10 : 1;
-
-	l->rate = rate;
-	l->cap = burst * hz;
-	l->level = l->cap;
-	l->last = now;
-}
-
-/* Take a token. The refill is lazy (only when short), which is exact for a
- * token bucket: the level only falls between refills. */
-static inline bool limit_take(struct sluice_dp_limit *l, uint64_t hz, uint64_t now)
-{
-	if (l->rate == 0)
-		return true;
-	if (l->level < hz) {
-		uint64_t dt = now - l->last;
-
-		if (dt > hz)
-			dt = hz;
-		l->level += dt * l->rate;
-		if (l->level > l->cap)
-			l->level = l->cap;
-		l->last = now;
-		if (l->level < hz)
-			return false;
-	}
-	l->level -= hz;
-	return true;
-}
 
 int sluice_dp_lcore_init(struct sluice_dp_lcore *lc, const struct sluice_dp_config *cfg,
 			 struct sluice_lcore_status *status, int socket)
@@ -75,13 +43,18 @@ int sluice_dp_lcore_init(struct sluice_dp_lcore *lc, const struct sluice_dp_conf
 	lc->ft = sluice_ft_create(&fp);
 	if (!lc->ft)
 		return -(rte_errno ? rte_errno : ENOMEM);
-	limit_init(&lc->syn_limit, cfg->syn_rate, cfg->tsc_hz, now);
-	limit_init(&lc->icmp_limit, cfg->icmp_rate, cfg->tsc_hz, now);
+	sluice_dp_limit_init(&lc->syn_limit, cfg->syn_rate, cfg->tsc_hz, now);
+	sluice_dp_limit_init(&lc->icmp_limit, cfg->icmp_rate, cfg->tsc_hz, now);
+	if (sluice_dp_exc_init(lc, socket, now) < 0) {
+		sluice_dp_lcore_fini(lc);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
 void sluice_dp_lcore_fini(struct sluice_dp_lcore *lc)
 {
+	sluice_dp_exc_fini(lc);
 	sluice_ft_destroy(lc->ft);
 	lc->ft = NULL;
 }
@@ -110,7 +83,7 @@ static int too_big(struct sluice_dp_lcore *lc, struct rte_mbuf *m, const struct 
 
 	if (p->kind != SLUICE_PKT_FLOW || (p->family == SLUICE_FAMILY_V4 && !p->ip_df))
 		return SLUICE_DROP_TOO_BIG;
-	if (room < 0 || !limit_take(&lc->icmp_limit, lc->cfg->tsc_hz, now))
+	if (room < 0 || !sluice_dp_limit_take(&lc->icmp_limit, lc->cfg->tsc_hz, now))
 		return SLUICE_DROP_TOO_BIG;
 	if (sluice_too_big_quote(data, data + rte_pktmbuf_data_len(m), p, quote) < 0)
 		return SLUICE_DROP_TOO_BIG;
@@ -209,7 +182,7 @@ static inline int do_flow(struct sluice_dp_lcore *lc, const struct sluice_snapsh
 		if (unlikely(!be))
 			return SLUICE_DROP_NO_BACKEND;
 		if (p->kind == SLUICE_PKT_FLOW) {
-			if (likely(limit_take(&lc->syn_limit, lc->cfg->tsc_hz, now))) {
+			if (likely(sluice_dp_limit_take(&lc->syn_limit, lc->cfg->tsc_hz, now))) {
 				e = sluice_ft_insert(ft, s->ft_hash,
 						     sluice_flow_class(p->l4_proto, p->tcp_flags,
 								       SLUICE_FLOW_TCP),
@@ -305,6 +278,7 @@ uint16_t sluice_dp_process(struct sluice_dp_lcore *lc, const struct sluice_snaps
 	if (n > SLUICE_DP_BURST_MAX)
 		n = SLUICE_DP_BURST_MAX; /* callers respect the limit; never overrun */
 	lc->n_handoff = 0;
+	lc->n_kernel = 0;
 	burst_global(lc, snap, port, &g, &mtu);
 
 	/* Pass 1: classify, match, hash, prefetch the bucket. */
@@ -378,6 +352,10 @@ uint16_t sluice_dp_process(struct sluice_dp_lcore *lc, const struct sluice_snaps
 		}
 		if (likely(r == SEND)) {
 			out[n_out++] = m;
+		} else if (unlikely(lc->exc != NULL) &&
+			   (r = sluice_dp_exc_verdict(lc, snap, port, m, &s->p, g.lb_mac, r, now)) ==
+				   SLUICE_DP_TO_KERNEL) {
+			/* the host's: the caller writes it to the port's TAP */
 		} else {
 			lc->ctr.drops[r < SLUICE_DROP_MAX ? r : SLUICE_DROP_MALFORMED]++;
 			drop[n_drop++] = m;

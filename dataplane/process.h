@@ -25,6 +25,7 @@
 #include "sluice/packet.h"
 #include "sluice/shm.h"
 #include "flowtable.h"
+#include "limit.h"
 
 #define SLUICE_DP_BURST_MAX 64
 #define SLUICE_DP_MAX_OWN 16
@@ -48,14 +49,10 @@ struct sluice_dp_config {
 	 * spread is not known (no hand-off on that port). */
 	uint16_t n_workers;
 	uint16_t reta_size[SLUICE_DP_MAX_PORTS];
-};
-
-/* A token bucket in TSC units: a token costs tsc_hz. */
-struct sluice_dp_limit {
-	uint64_t rate;	 /* tokens per second; 0: unlimited */
-	uint64_t level;	 /* tokens * tsc_hz */
-	uint64_t cap;	 /* most level may reach */
-	uint64_t last;	 /* TSC of the last refill */
+	/* The exception path (exception.h): bit p set when port p has a TAP
+	 * to the kernel; frames per second per lcore, each way. */
+	uint32_t exception_ports;
+	uint32_t exception_rate;
 };
 
 /* Per-packet scratch of a burst. */
@@ -66,6 +63,8 @@ struct sluice_dp_pkt {
 	uint64_t hash;	  /* the flow hash (XXH64), when hash_known */
 	bool hash_known;  /* computed for this packet (new or re-picked flow) */
 };
+
+struct sluice_dp_exc;
 
 /* Everything one lcore's processing owns. */
 struct sluice_dp_lcore {
@@ -87,8 +86,12 @@ struct sluice_dp_lcore {
 	uint16_t self;
 	bool handed;
 	uint16_t n_handoff;
+	/* Frames of this burst for the kernel, in exc->m: the caller writes
+	 * them to the port's TAP. exc: NULL when no port has one. */
+	uint16_t n_kernel;
 	struct rte_mbuf *handoff_m[SLUICE_DP_BURST_MAX];
 	uint16_t handoff_to[SLUICE_DP_BURST_MAX];
+	struct sluice_dp_exc *exc;
 } __rte_cache_aligned;
 
 /* Set up lc for one lcore: its flow table on socket, counters into status
@@ -102,7 +105,8 @@ void sluice_dp_lcore_fini(struct sluice_dp_lcore *lc);
  * Process n (<= SLUICE_DP_BURST_MAX) mbufs received on port under snap
  * (NULL: nothing published yet), at TSC now. Packets to send back out of
  * port are stored in out (room for n); the ones for another worker (see
- * handoff_m) are left in lc->handoff_m; the others are freed and counted.
+ * handoff_m) are left in lc->handoff_m, the ones for the kernel in
+ * lc->exc->m (lc->n_kernel of them); the others are freed and counted.
  * Returns the number of packets in out.
  */
 uint16_t sluice_dp_process(struct sluice_dp_lcore *lc, const struct sluice_snapshot *snap,

@@ -4,6 +4,8 @@
  * queue the worker owns, process each burst under the snapshot loaded
  * (and acknowledged) right after it arrived, send the results back out of
  * the port they came from through per-port TX buffers that a TSC timer drains.
+ * Frames for the host's kernel go to the port's TAP right after their
+ * burst; what the kernel sent is read on the drain timer (tap.c).
  * A second, slower timer writes the heartbeat, flushes the counters to the
  * status region and advances the flow table's clock hand. Never blocks,
  * never takes a lock.
@@ -26,7 +28,7 @@ volatile bool dp_force_quit;
 
 /* Send everything buffered for port. Bytes are summed before the driver
  * may free the mbufs. */
-static void tx_flush(struct dp_worker *w, uint16_t port)
+void dp_tx_flush(struct dp_worker *w, uint16_t port)
 {
 	struct dp_txbuf *b = &w->tx[port];
 	struct sluice_lcore_counters *c = &w->dp.ctr;
@@ -92,7 +94,7 @@ static void handoff_receive(struct dp_worker *w, const struct sluice_snapshot *s
 		if (sluice_dp_process(&w->dp, snap, port, &in[i], 1, &out, now) == 1) {
 			w->tx[port].m[w->tx[port].n++] = out;
 			if (w->tx[port].n >= w->app->opt.burst)
-				tx_flush(w, port);
+				dp_tx_flush(w, port);
 		}
 	}
 	w->dp.handed = false;
@@ -102,7 +104,7 @@ static void tx_flush_all(struct dp_worker *w)
 {
 	for (unsigned int q = 0; q < w->n_rxq; q++)
 		if (w->tx[w->rxq[q].port].n)
-			tx_flush(w, w->rxq[q].port);
+			dp_tx_flush(w, w->rxq[q].port);
 }
 
 /* Nothing arrived for a while: send what waits, then give the CPU away. */
@@ -191,6 +193,9 @@ int dp_worker_main(void *arg)
 		bool busy = false;
 
 		if (unlikely(cur - prev_drain >= drain_tsc)) {
+			/* The kernel's frames wait at most this long. */
+			if (w->dp.exc)
+				dp_tap_poll(w, cur);
 			tx_flush_all(w);
 			prev_drain = cur;
 			if (cur - prev_house >= house_tsc) {
@@ -216,10 +221,12 @@ int dp_worker_main(void *arg)
 			nout = sluice_dp_process(&w->dp, snap, port, pkts, nb, out, start);
 			if (unlikely(w->dp.n_handoff))
 				handoff_send(w);
+			if (unlikely(w->dp.n_kernel))
+				dp_tap_send(w, port);
 			for (uint16_t i = 0; i < nout; i++)
 				b->m[b->n++] = out[i];
 			if (b->n >= burst)
-				tx_flush(w, port);
+				dp_tx_flush(w, port);
 			w->dp.ctr.busy_cycles += rte_rdtsc() - start;
 			w->dp.ctr.busy_packets += nb;
 			busy = true;

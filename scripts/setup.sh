@@ -17,6 +17,8 @@ PACKAGES=(
 	debhelper dpkg-dev lintian adduser systemd man-db
 	# promtool and a real server for the metrics tests
 	prometheus
+	# BGP and BFD in the scale-out test (tests/e2e/e2e_scaleout.py)
+	bird2
 )
 
 if [ "$(id -u)" -ne 0 ]; then

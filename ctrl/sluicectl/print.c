@@ -239,6 +239,9 @@ static void print_stats(FILE *f, const json_t *r)
 			any = true;
 		}
 	fprintf(f, "%s\n", any ? "" : " none");
+	if ((x = json_object_get(r, "totals")) && (i_(x, "to_kernel") || i_(x, "from_kernel")))
+		fprintf(f, "exception path (TAPs): %lld frames to the kernel, %lld from it\n",
+			i_(x, "to_kernel"), i_(x, "from_kernel"));
 	print_ports(f, json_object_get(r, "ports"));
 	if (!json_array_size(json_object_get(r, "lcores")))
 		return;

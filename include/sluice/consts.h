@@ -43,7 +43,10 @@ enum sluice_backend_state {
 	X(NO_MBUF, "no_mbuf")		    /* buffer pool empty */              \
 	X(TX_FULL, "tx_full")		    /* TX queue refused the packet */   \
 	X(TCP_HEADER, "tcp_header")	    /* TCP data offset < 5 or past the packet */ \
-	X(MARTIAN, "martian_source")	    /* a source no client can have */
+	X(MARTIAN, "martian_source")	    /* a source no client can have */      \
+	X(TO_KERNEL_RATELIMIT, "to_kernel_ratelimit") /* exception path over its rate */ \
+	X(TO_KERNEL_FULL, "to_kernel_full") /* the kernel's TAP queue refused it */ \
+	X(FROM_KERNEL_INVALID, "from_kernel_invalid") /* a frame the port cannot send */
 
 enum sluice_drop_reason {
 #define SLUICE_X_ENUM(name, str) SLUICE_DROP_##name,

@@ -7,7 +7,10 @@
  * of them only the DPDK path can keep (flow_live,
  * arp_replies, nd_replies, busy_*): the XDP path leaves them 0 rather than
  * fill them with something else; so are handoff_* (ICMP errors passed
- * between DPDK workers, which XDP does not have). Counters only XDP keeps are its own list
+ * between DPDK workers, which XDP does not have) and to_kernel /
+ * from_kernel (sluice-dp's exception path through a TAP; the XDP path
+ * passes the host's traffic with XDP_PASS, counted in its own list).
+ * Counters only XDP keeps are its own list
  * (SLUICE_XDP_COUNTERS, bpf/xdp_abi.h). Compiles for user space and BPF.
  */
 #ifndef SLUICE_COUNTERS_H
@@ -26,7 +29,8 @@
 	X(flow_repicks) X(flow_insert_capped) X(flow_reopened)                    \
 	X(icmp_too_big_sent) X(arp_replies) X(nd_replies)                         \
 	X(busy_cycles) X(busy_packets) X(snapshot_rejected)                       \
-	X(handoff_sent) X(handoff_received) X(handoff_dropped)
+	X(handoff_sent) X(handoff_received) X(handoff_dropped)                    \
+	X(to_kernel) X(from_kernel)
 
 struct sluice_lcore_counters {
 #define SLUICE_X_FIELD(name) __u64 name;

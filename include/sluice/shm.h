@@ -34,7 +34,7 @@
 
 #define SLUICE_CONFIG_MAGIC 0x4746434543495553ULL /* "SUICECFG" little-endian */
 #define SLUICE_STATUS_MAGIC 0x5453544543495553ULL /* "SUICETST" little-endian */
-#define SLUICE_ABI_VERSION 3
+#define SLUICE_ABI_VERSION 4
 
 /* Capacities: part of the ABI (a change bumps SLUICE_ABI_VERSION). The id
  * spaces, SLUICE_MAX_VIPS and SLUICE_MAX_BACKENDS, are in model.h: the XDP

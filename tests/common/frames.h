@@ -198,4 +198,29 @@ static inline void fr_icmp6_too_big(struct frame *f, const uint8_t router[16],
 	f->len = 14 + 40 + 8 + qlen;
 }
 
+/* An IPv6 neighbour solicitation from src (the client's MAC) for target,
+ * to its solicited-node group, with a source link-layer address option. */
+static inline void fr_ns(struct frame *f, const uint8_t src[16], const uint8_t target[16],
+			 uint8_t hop)
+{
+	static const uint8_t group[16] = {0xff, 0x02, [11] = 1, [12] = 0xff, [15] = 0x10};
+	uint8_t *ip = f->b + 14, *ic = ip + 40;
+
+	fr_eth(f, 0x86DD, 0);
+	memset(ip, 0, 40 + 32);
+	ip[0] = 0x60;
+	fr_put16(ip + 4, 32);
+	ip[6] = 58;
+	ip[7] = hop;
+	memcpy(ip + 8, src, 16);
+	memcpy(ip + 24, group, 16);
+	ic[0] = 135;
+	memcpy(ic + 8, target, 16);
+	ic[24] = 1;
+	ic[25] = 1;
+	memcpy(ic + 26, fr_client_mac, 6);
+	fr_put16(ic + 2, fr_csum6(ip, ic, 32, 58));
+	f->len = 14 + 40 + 32;
+}
+
 #endif

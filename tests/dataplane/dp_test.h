@@ -69,6 +69,22 @@ static inline void t_eal_fini(void)
 	nftw(dir, t_rm, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+/* A packet test's main: EAL, the group with its fixtures, EAL's files
+ * removed. */
+static inline int t_main(const char *name, const struct CMUnitTest *tests, size_t n,
+			 CMFixtureFunction setup, CMFixtureFunction teardown)
+{
+	int rc;
+
+	if (t_eal_init(name) < 0) {
+		fprintf(stderr, "EAL initialisation failed\n");
+		return 1;
+	}
+	rc = _cmocka_run_group_tests(name, tests, n, setup, teardown);
+	t_eal_fini();
+	return rc;
+}
+
 static inline struct rte_mbuf *t_mbuf(const struct frame *f)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(t_pool);
@@ -117,6 +133,16 @@ static inline struct sluice_backend t_backend(uint16_t id, struct sluice_addr ad
 	b.mac[1] = 0xbe;
 	b.mac[5] = (uint8_t)id;
 	return b;
+}
+
+/* n active backends of v, ids first_id.., addresses a.b.c.1.. */
+static inline void t_backends(struct t_vip *v, uint16_t first_id, uint8_t a, uint8_t b,
+			      uint8_t c, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		v->be[i] = t_backend((uint16_t)(first_id + i), t_v4(a, b, c, (uint8_t)(1 + i)),
+				     SLUICE_BACKEND_ACTIVE);
+	v->n = n;
 }
 
 static const struct sluice_global_cfg t_global_init = {

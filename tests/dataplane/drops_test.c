@@ -320,24 +320,7 @@ static void test_arp_reply(void **state)
 
 static void ns_frame(struct frame *f, const uint8_t target[16], uint8_t hop)
 {
-	uint8_t *ip = f->b + 14, *ic = ip + 40;
-	static const uint8_t group[16] = {0xff, 0x02, [11] = 1, [12] = 0xff, [15] = 0x10};
-
-	fr_eth(f, 0x86DD, 0);
-	memset(ip, 0, 40 + 32);
-	ip[0] = 0x60;
-	fr_put16(ip + 4, 32);
-	ip[6] = 58;
-	ip[7] = hop;
-	memcpy(ip + 8, client6, 16);
-	memcpy(ip + 24, group, 16);
-	ic[0] = 135;
-	memcpy(ic + 8, target, 16);
-	ic[24] = 1;
-	ic[25] = 1;
-	memcpy(ic + 26, fr_client_mac, 6);
-	fr_put16(ic + 2, fr_csum6(ip, ic, 32, 58));
-	f->len = 14 + 40 + 32;
+	fr_ns(f, client6, target, hop);
 }
 
 static void test_nd_reply(void **state)

@@ -3,7 +3,9 @@
 a router, the load balancer and four backends in network namespaces; sluiced
 with docs/examples/demo.json; sluice-dp on the load balancer's veth; then
 real HTTP requests, a backend failing and coming back, a drain, and the same
-again on the XDP path after sluice-dp is stopped. Every claim it prints is
+again on the XDP path after sluice-dp is stopped; then three load balancers
+behind a BGP router (tests/e2e/scaleout_lab.py), one of them killed while
+30 connections stream. Every claim it prints is
 checked; any that fails makes it exit 1. Everything it made is removed at
 exit, also on Ctrl-C."""
 import collections
@@ -12,6 +14,7 @@ import sys
 import time
 
 import lab
+import scaleout_lab as sl
 from lab import st
 
 CONFIG = os.path.join(lab.HERE, "..", "..", "docs", "examples", "demo.json")
@@ -130,6 +133,43 @@ def main():
     claim(len(c) == 4, "all four backends answered")
     stats(L)
     fail_and_recover(L, 3, "XDP")
+    L.destroy()
+    scale_out()
+
+
+def scale_out():
+    heading(7, "Scale-out: three LB hosts behind a BGP router; one dies")
+    L = sl.ScaleLab("sldemox", nlb=3, backends=4).create()
+    table([("router", "10.100.1.1", "BIRD: BGP + BFD from each host, ECMP (L4 hash)"),
+           ("lb1..lb3", "10.100.1.2-4", "sluiced + the XDP path + BIRD, each announcing the VIP"),
+           ("b1..b4", "10.100.1.11-14", "the same backends for all three")],
+          ("namespace", "addresses", "role"))
+    print(f"   router: {lab.VIP4} via {', '.join(sorted(L.nexthops()))}")
+    streams = L.client_bg("streams", lab.VIP4, str(lab.ECHO_PORT), "--conns", "30")
+    ready = streams.wait_line()
+    time.sleep(0.3)
+    by_port = L.owners(ready["ports"], ready["backends"], "all hosts up")
+    per = L.per_host(by_port)
+    claim(all(per.values()), f"30 long-lived connections spread over the hosts: {per}; for each, "
+          f"every host names the same backend (sluicectl explain)")
+    d, agree = L.digests()
+    claim(agree, f"the hosts' tables agree: digest {d[L.vip]['lb1']} on each "
+          f"(sluicectl table {L.vip})" if agree else f"the hosts' tables differ: {d}")
+    dead = max(L.hosts, key=lambda h: per[h.name])
+    watch = sl.RouteWatch(L, lab.VIP4)
+    t = dead.kill()
+    took = watch.gone(dead.addr, t)
+    claim(took <= 1, f"{dead.name} killed (link down, every process SIGKILLed): BFD took it out "
+          f"of the router's routes after {took * 1000:.0f} ms")
+    print(f"   router: {lab.VIP4} via {', '.join(sorted(L.nexthops()))}")
+    time.sleep(1.5)
+    res = streams.finish()["streams"]
+    broken = [x for x in res if x["error"] or x["verified"] != x["sent"]]
+    claim(not broken, f"its {per[dead.name]} connections moved to the other hosts, which picked "
+          f"the same backends: {len(res) - len(broken)} of {len(res)} streams intact, "
+          f"{sum(x['verified'] for x in res) >> 10} KiB echoed")
+    watch.stop()
+    L.destroy()
 
 
 if __name__ == "__main__":

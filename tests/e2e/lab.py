@@ -117,10 +117,23 @@ class Lab:
 
     def create(self):
         self.sh(f"topo_create {self.nbackends}")
-        # A veth receives what its peer sends with XDP_TX only when it runs
-        # an XDP program itself (docs/xdp.md, "testing on veth").
-        self.run_in("router", ["ip", "link", "set", "dev", "tolb", "xdpdrv", "obj", XDP_PASS_OBJ,
+        self.receive_xdp_tx("tolb")
+        self.start_backends()
+        self.router_mac = self.mac("router", "br0")
+        self.lb_mac = self.mac("lb", "eth0")
+        self.start_sluiced()
+        if self.path in ("dpdk", "fallback"):
+            self.start_dp()
+        self.wait_ready()
+        return self
+
+    def receive_xdp_tx(self, peer):
+        """A veth receives what its peer sends with XDP_TX only when it runs
+        an XDP program itself (docs/xdp.md, "testing on veth")."""
+        self.run_in("router", ["ip", "link", "set", "dev", peer, "xdpdrv", "obj", XDP_PASS_OBJ,
                                "sec", "xdp"])
+
+    def start_backends(self):
         # A veth sender with TX checksum offload leaves TCP checksums to be
         # finished by metadata that encapsulation does not carry; a host
         # behind a real NIC sends complete ones.
@@ -140,13 +153,6 @@ class Lab:
             self.run_in(f"b{i}", [SLUICE_DECAP, "attach", "eth0", "--from", sources,
                                   "--gue-port", "6080"])
             self.start_backend(i)
-        self.router_mac = self.mac("router", "br0")
-        self.lb_mac = self.mac("lb", "eth0")
-        self.start_sluiced()
-        if self.path in ("dpdk", "fallback"):
-            self.start_dp()
-        self.wait_ready()
-        return self
 
     def source(self):
         return {"ipv4": LB4, "ipv6": LB6}

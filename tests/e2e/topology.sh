@@ -6,6 +6,8 @@
 #   client (10.100.0.2) --- router --- br0 (10.100.1.0/24) --- lb (10.100.1.2)
 #                                        |--- backend 1..N (10.100.1.11..)
 #
+# (topo_create_ecmp: several load balancers lb1..lbN on br0 instead.)
+#
 # The VIP 10.100.200.1 (and fd00:100:200::1) is routed by the router to the
 # load balancer; backends carry it on their loopback and answer the client
 # directly (direct server return). IPv6 mirrors IPv4: fd00:100:0::/64,
@@ -33,14 +35,57 @@ topo_backend_ip6() { echo "fd00:100:1::$((10 + $1))"; }
 topo_create() { # NBACKENDS
 	local n=$1 i
 	TOPO_NBACKENDS=$n
-	for ns in client router lb $(seq -f 'b%g' 1 "$n"); do
+	_topo_namespaces client router lb $(seq -f 'b%g' 1 "$n")
+	_topo_router
+	_topo_client
+	_topo_lb lb tolb 10.100.1.2 fd00:100:1::2 "$TOPO_LB_MAC"
+	ip -n "$(topo_ns router)" route add "$VIP4/32" via 10.100.1.2
+	ip -n "$(topo_ns router)" -6 route add "$VIP6/128" via fd00:100:1::2
+	for i in $(seq 1 "$n"); do
+		_topo_backend "$i"
+	done
+}
+
+# Scale-out: NLB load balancers lb1..lbNLB (10.100.1.2.., MACs
+# 02:00:5e:64:01:02..) on br0 beside the backends, and no route to the VIP:
+# the router learns it from them by BGP (tests/e2e/scaleout_lab.py) and
+# spreads flows over them by ECMP, hashing on the L4 ports too.
+topo_create_ecmp() { # NBACKENDS NLB
+	local n=$1 nlb=$2 i
+	TOPO_NBACKENDS=$n
+	_topo_namespaces client router $(seq -f 'lb%g' 1 "$nlb") $(seq -f 'b%g' 1 "$n")
+	_topo_router
+	ip netns exec "$(topo_ns router)" sysctl -qw net.ipv4.fib_multipath_hash_policy=1 \
+		net.ipv6.fib_multipath_hash_policy=1
+	_topo_client
+	for i in $(seq 1 "$nlb"); do
+		_topo_lb "lb$i" "tolb$i" "$(topo_lb_ip "$i")" "$(topo_lb_ip6 "$i")" \
+			"$(printf '02:00:5e:64:01:%02x' $((1 + i)))"
+		# When a host dies the bridge forgets its MAC and would flood the
+		# frames still sent to it to every port, and the XDP path of the
+		# others would take them: a NIC filters other hosts' MACs; a veth
+		# does not, so the bridge must not flood unknown unicast to them.
+		bridge -n "$(topo_ns router)" link set dev "tolb$i" flood off
+	done
+	for i in $(seq 1 "$n"); do
+		_topo_backend "$i"
+	done
+}
+
+topo_lb_ip() { echo "10.100.1.$((1 + $1))"; }
+topo_lb_ip6() { echo "fd00:100:1::$((1 + $1))"; }
+
+_topo_namespaces() {
+	local ns
+	for ns in "$@"; do
 		ip netns add "$(topo_ns "$ns")"
 		ip -n "$(topo_ns "$ns")" link set lo up
 	done
-	local r c l
+}
+
+_topo_router() {
+	local r
 	r=$(topo_ns router)
-	c=$(topo_ns client)
-	l=$(topo_ns lb)
 	# Router: forwards, no redirects (the LB sends to backends through it).
 	ip netns exec "$r" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
 		net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0
@@ -51,7 +96,12 @@ topo_create() { # NBACKENDS
 	ip -n "$r" link set br0 up
 	ip -n "$r" addr add 10.100.1.1/24 dev br0
 	ip -n "$r" addr add fd00:100:1::1/64 dev br0 nodad
-	# Client link.
+}
+
+_topo_client() {
+	local r c
+	r=$(topo_ns router)
+	c=$(topo_ns client)
 	ip -n "$c" link add eth0 type veth peer name toclient netns "$r"
 	ip -n "$c" addr add 10.100.0.2/24 dev eth0
 	ip -n "$c" addr add fd00:100:0::2/64 dev eth0 nodad
@@ -61,34 +111,41 @@ topo_create() { # NBACKENDS
 	ip -n "$r" addr add 10.100.0.1/24 dev toclient
 	ip -n "$r" addr add fd00:100:0::1/64 dev toclient nodad
 	ip -n "$r" link set toclient up
-	# Server segment: the load balancer and the backends on br0.
-	ip -n "$l" link add eth0 address "$TOPO_LB_MAC" type veth peer name tolb netns "$r"
-	ip -n "$r" link set tolb master br0 up
-	ip -n "$l" addr add 10.100.1.2/24 dev eth0
-	ip -n "$l" addr add fd00:100:1::2/64 dev eth0 nodad
+}
+
+# A load balancer on the server segment (br0): namespace NS, eth0 there,
+# its peer PEER on the router's bridge.
+_topo_lb() { # NS PEER ADDR4 ADDR6 MAC
+	local r l
+	r=$(topo_ns router)
+	l=$(topo_ns "$1")
+	ip -n "$l" link add eth0 address "$5" type veth peer name "$2" netns "$r"
+	ip -n "$r" link set "$2" master br0 up
+	ip -n "$l" addr add "$3/24" dev eth0
+	ip -n "$l" addr add "$4/64" dev eth0 nodad
 	ip -n "$l" link set eth0 up
 	ip -n "$l" route add default via 10.100.1.1
 	ip -n "$l" -6 route add default via fd00:100:1::1
-	ip -n "$r" route add "$VIP4/32" via 10.100.1.2
-	ip -n "$r" -6 route add "$VIP6/128" via fd00:100:1::2
-	for i in $(seq 1 "$n"); do
-		local b
-		b=$(topo_ns "b$i")
-		ip -n "$b" link add eth0 type veth peer name "tob$i" netns "$r"
-		ip -n "$r" link set "tob$i" master br0 up
-		ip -n "$b" addr add "$(topo_backend_ip "$i")/24" dev eth0
-		ip -n "$b" addr add "$(topo_backend_ip6 "$i")/64" dev eth0 nodad
-		ip -n "$b" link set eth0 up
-		ip -n "$b" route add default via 10.100.1.1
-		ip -n "$b" -6 route add default via fd00:100:1::1
-		# The VIP on loopback; never answer ARP/ND for it on eth0 (L2 DSR),
-		# and accept decapsulated packets whatever their source.
-		ip -n "$b" addr add "$VIP4/32" dev lo
-		ip -n "$b" addr add "$VIP6/128" dev lo nodad
-		ip netns exec "$b" sysctl -qw net.ipv4.conf.all.arp_ignore=1 \
-			net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.all.rp_filter=0 \
-			net.ipv4.conf.eth0.rp_filter=0 net.ipv4.conf.default.rp_filter=0
-	done
+}
+
+_topo_backend() { # I
+	local i=$1 r b
+	r=$(topo_ns router)
+	b=$(topo_ns "b$i")
+	ip -n "$b" link add eth0 type veth peer name "tob$i" netns "$r"
+	ip -n "$r" link set "tob$i" master br0 up
+	ip -n "$b" addr add "$(topo_backend_ip "$i")/24" dev eth0
+	ip -n "$b" addr add "$(topo_backend_ip6 "$i")/64" dev eth0 nodad
+	ip -n "$b" link set eth0 up
+	ip -n "$b" route add default via 10.100.1.1
+	ip -n "$b" -6 route add default via fd00:100:1::1
+	# The VIP on loopback; never answer ARP/ND for it on eth0 (L2 DSR),
+	# and accept decapsulated packets whatever their source.
+	ip -n "$b" addr add "$VIP4/32" dev lo
+	ip -n "$b" addr add "$VIP6/128" dev lo nodad
+	ip netns exec "$b" sysctl -qw net.ipv4.conf.all.arp_ignore=1 \
+		net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.all.rp_filter=0 \
+		net.ipv4.conf.eth0.rp_filter=0 net.ipv4.conf.default.rp_filter=0
 }
 
 # Start backend I's server (HTTP :80 answering "bI", echo :9000).

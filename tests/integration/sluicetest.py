@@ -263,8 +263,10 @@ def states(dump, key):
     return {b["address"]: b["state"] for b in vip_of(dump, key)["backends"]}
 
 
-def run(main):
-    """Run a test's main(); on failure show sluiced's log and exit 1."""
+def run(main, last_line=None):
+    """Run a test's main(); on failure show sluiced's log and exit 1.
+    last_line: a function whose string is printed last, pass or fail (a
+    test's one-line summary for machines)."""
     try:
         main()
     except AssertionError as e:
@@ -275,5 +277,9 @@ def run(main):
                     print(f"--- {os.path.join(d, name)} ---")
                     with open(os.path.join(d, name)) as f:
                         print(f.read()[-6000:])
+        if last_line:
+            print(last_line(), flush=True)
         sys.exit(1)
     print("PASS", flush=True)
+    if last_line:
+        print(last_line(), flush=True)
