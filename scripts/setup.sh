@@ -33,8 +33,23 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
 	echo "setup.sh: installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
+	# bird2 and prometheus come with system services that Debian starts on
+	# installation; the tests start their own, by PID, in namespaces, so
+	# keep the system's from starting (Debian's policy-rc.d convention),
+	# unless the host already has a policy of its own.
+	policy=
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		policy=/usr/sbin/policy-rc.d
+		printf '#!/bin/sh\nexit 101\n' >"$policy"
+		chmod 755 "$policy"
+		trap 'rm -f "$policy"' EXIT
+	fi
 	apt-get update -q
 	apt-get install -y -q --no-install-recommends "${missing[@]}"
+	if [ -n "$policy" ]; then
+		rm -f "$policy"
+		trap - EXIT
+	fi
 fi
 
 # Hugepages: DPDK runs faster with them, but every test also runs with
