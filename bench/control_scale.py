@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""How sluiced's cost of one change grows with the backends (bench/control.py
+runs it; it also runs alone, without DPDK: sluiced publishes with no data
+plane, so what is timed is sluiced's own work):
+
+  change_ms         p50 / p99 of one change made over the control socket
+                    (request to reply, the reply coming once the change is
+                    published) in a VIP of 100, 1000 and 4096 backends at
+                    M = 655373; the changes cycle through weight, drain,
+                    enable, delete and add of one backend
+  status_during_change_ms  the worst `status` answer seen while those
+                    changes were being made (a second client asks in a loop)
+  fill_10k_s        10,000 backends added one by one with `sluicectl backend
+                    add` to 3 VIPs (M = 65537) that start empty
+  sluiced_rss_bytes sluiced's resident memory with 16,384 backends (4 VIPs
+                    of 4096, M = 65537), once it is ready
+
+usage: control_scale.py [--build DIR] [--json] [--changes N] [--fill N]
+"""
+import argparse
+import json
+import os
+import socket
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+M_BIG = 655373
+
+
+def setup_env(build):
+    b = os.path.abspath(build)
+    os.environ.setdefault("SLUICED", f"{b}/ctrl/sluiced/sluiced")
+    os.environ.setdefault("SLUICECTL", f"{b}/ctrl/sluicectl/sluicectl")
+    os.environ.setdefault("SHM_DUMP", f"{b}/tests/integration/shm_dump")
+    sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
+
+
+def addr(i):
+    return f"10.{100 + i // 62500}.{(i // 250) % 250}.{1 + i % 250}"
+
+
+class Client:
+    """One request, one reply, over the control socket (no process spawn:
+    what is timed is sluiced)."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def call(self, req):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(60)
+        s.connect(self.path)
+        s.sendall(json.dumps(req).encode() + b"\n")
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        s.close()
+        r = json.loads(buf)
+        if not r.get("ok"):
+            raise RuntimeError(f"{req}: {r}")
+        return r
+
+
+def percentile(xs, q):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q / 100 * (len(xs) - 1))))]
+
+
+def daemon(st, name, vips):
+    d = st.Sluiced(name)
+    d.write_config({"dataplane": {"mode": "dpdk", "heartbeat_timeout_ms": 1000},
+                    "source": {"ipv4": "192.0.2.1"}, "nexthop_mac": "02:00:00:00:00:01",
+                    "vips": vips})
+    d.start()
+    st.wait_until(lambda: d.ctl_ok("status")["vips"] == len(vips), 60, "sluiced ready")
+    return d
+
+
+def change_series(st, n, changes):
+    vip = "10.98.0.1:80/tcp"
+    d = daemon(st, f"chg{n}", [{"address": "10.98.0.1", "port": 80, "table_size": M_BIG,
+                                "backends": [{"address": addr(i)} for i in range(n)]}])
+    c = Client(d.sock)
+    lat, status_worst, stop = [], [0.0], threading.Event()
+
+    def poll_status():
+        sc = Client(d.sock)
+        while not stop.is_set():
+            t = time.monotonic()
+            sc.call({"cmd": "status"})
+            status_worst[0] = max(status_worst[0], time.monotonic() - t)
+            time.sleep(0.001)
+
+    th = threading.Thread(target=poll_status, daemon=True)
+    th.start()
+    kinds = [("backend.weight", {"weight": 200}), ("backend.drain", {}),
+             ("backend.enable", {}), ("backend.del", {}), ("backend.add", {})]
+    for i in range(changes):
+        b = addr((i // len(kinds) * 7919) % n)
+        cmd, extra = kinds[i % len(kinds)]
+        req = dict({"cmd": cmd, "vip": vip, "address": b}, **extra)
+        t = time.monotonic()
+        c.call(req)
+        lat.append((time.monotonic() - t) * 1000)
+    stop.set()
+    th.join()
+    rss = rss_of(d.proc.pid)
+    d.stop()
+    return ({"p50": round(percentile(lat, 50), 2), "p99": round(percentile(lat, 99), 2),
+             "changes": len(lat)}, status_worst[0] * 1000, rss)
+
+
+def fill(st, n):
+    vips = [{"address": f"10.97.0.{j + 1}", "port": 80, "table_size": 65537, "backends": []}
+            for j in range(3)]
+    d = daemon(st, "fill", vips)
+    t = time.monotonic()
+    for i in range(n):
+        rc, out, err = d.ctl("backend", "add", f"10.97.0.{i % 3 + 1}:80/tcp", addr(i))
+        if rc != 0:
+            raise RuntimeError(f"backend add {i}: {err}")
+    took = time.monotonic() - t
+    n_now = d.ctl_ok("status")["backends"]
+    d.stop()
+    if n_now != n:
+        raise RuntimeError(f"{n_now} backends after adding {n}")
+    return took
+
+
+def rss_of(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def rss_16k(st):
+    vips = [{"address": f"10.96.0.{j + 1}", "port": 80, "table_size": 65537,
+             "backends": [{"address": addr(j * 4096 + i)} for i in range(4096)]}
+            for j in range(4)]
+    d = daemon(st, "rss", vips)
+    time.sleep(0.5)
+    rss = rss_of(d.proc.pid)
+    d.stop()
+    return rss
+
+
+def measure(build, changes=100, fill_n=10000):
+    setup_env(build)
+    import sluicetest as st
+
+    out = {"change_ms": {}, "status_during_change_ms": {}}
+    for n in (100, 1000, 4096):
+        s, worst, _ = change_series(st, n, changes)
+        out["change_ms"][f"n{n}"] = s
+        out["status_during_change_ms"][f"n{n}"] = round(worst, 2)
+    out["change_m"] = M_BIG
+    out["fill_10k_s"] = round(fill(st, fill_n), 2)
+    out["fill_backends"] = fill_n
+    out["sluiced_rss_bytes"] = rss_16k(st)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--changes", type=int, default=100)
+    ap.add_argument("--fill", type=int, default=10000)
+    a = ap.parse_args()
+    out = measure(os.path.abspath(a.build), a.changes, a.fill)
+    if a.json:
+        print(json.dumps(out))
+        return
+    for k, v in out["change_ms"].items():
+        print(f"one change, {k[1:]} backends, M={M_BIG}: p50 {v['p50']:.2f} ms, "
+              f"p99 {v['p99']:.2f} ms; status answered within "
+              f"{out['status_during_change_ms'][k]:.1f} ms meanwhile")
+    print(f"{out['fill_backends']} backends added one by one with sluicectl: "
+          f"{out['fill_10k_s']:.1f} s")
+    print(f"sluiced RSS with 16384 backends: {out['sluiced_rss_bytes'] / 2**20:.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()
