@@ -14,9 +14,17 @@
   health_detect_ms    median time from a backend's listener closing to
                       sluiced reporting it down (TCP checks every 100 ms,
                       fall 2), over 5 rounds, during the same load
+  change_ms, change_loop_cpu_ms, status_during_change_ms, health_flip_ms,
+  fill_10k_s, sluiced_rss_bytes
+                      how one change's cost grows with the backends, the
+                      CLI filling VIPs with 10,000 backends, and sluiced's
+                      memory at 16,384 backends (bench/control_scale.py,
+                      with no data plane; before the load above)
 
 --json prints {"table_build_ms":{"n1000_m65537":..,"n1000_m655373":..},
-"publish_latency_us":{"p50":..,"p99":..},"health_detect_ms":..} and more.
+"publish_latency_us":{"p50":..,"p99":..},"health_detect_ms":..,
+"change_ms":{"n100":{"p50":..,"p99":..},"n1000":..,"n4096":..},"fill_10k_s":..,
+"sluiced_rss_bytes":..} and more.
 """
 import argparse
 import json
@@ -111,12 +119,18 @@ def main():
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--changes", type=int, default=200)
     ap.add_argument("--build", default="build")
+    ap.add_argument("--scale-changes", type=int, default=100,
+                    help="changes per backend count for change_ms")
+    ap.add_argument("--fill", type=int, default=10000,
+                    help="backends the CLI adds for fill_10k_s")
     a = ap.parse_args()
     build = os.path.abspath(a.build)
     setup_env(build)
     import sluicetest as st
+    import control_scale
 
     out = {"table_build_ms": table_build(build)}
+    out.update(control_scale.measure(build, a.scale_changes, a.fill))
 
     port = st.free_port()
     d = st.Sluiced("ctrlbench")
@@ -194,6 +208,7 @@ def main():
           f"max {p['max']:.0f} us")
     print(f"health-check detection (every {HEALTH['interval_ms']} ms, fall {HEALTH['fall']}): "
           f"median {out['health_detect_ms']:.0f} ms of {out['health_detect_samples_ms']}")
+    control_scale.print_human(out)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,14 @@ plane, so what is timed is sluiced's own work):
                     published) in a VIP of 100, 1000 and 4096 backends at
                     M = 655373; the changes cycle through weight, drain,
                     enable, delete and add of one backend
+  change_loop_cpu_ms  mean CPU time of sluiced's event loop (its main
+                    thread) per change: what a change blocks the daemon for
+                    (table compiles run on the publisher's worker thread)
   status_during_change_ms  the worst `status` answer seen while those
                     changes were being made (a second client asks in a loop)
+  health_flip_ms    p50 / p99 of a backend going down or up (no CLI, no
+                    state file: compile, fill, publish), sluice-ctrlbench
+                    with the same VIPs
   fill_10k_s        10,000 backends added one by one with `sluicectl backend
                     add` to 3 VIPs (M = 65537) that start empty
   sluiced_rss_bytes sluiced's resident memory with 16,384 backends (4 VIPs
@@ -21,6 +27,7 @@ import argparse
 import json
 import os
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -107,29 +114,56 @@ def change_series(st, n, changes):
         t = time.monotonic()
         c.call(req)
         lat.append((time.monotonic() - t) * 1000)
+        if i == 0:
+            cpu0 = loop_cpu_s(d.proc.pid)
     stop.set()
     th.join()
-    rss = rss_of(d.proc.pid)
+    loop_ms = (loop_cpu_s(d.proc.pid) - cpu0) / max(1, changes - 1) * 1000
     d.stop()
     return ({"p50": round(percentile(lat, 50), 2), "p99": round(percentile(lat, 99), 2),
-             "changes": len(lat)}, status_worst[0] * 1000, rss)
+             "changes": len(lat)}, status_worst[0] * 1000, loop_ms)
+
+
+def loop_cpu_s(pid):
+    """CPU seconds of a process's main thread (its event loop)."""
+    with open(f"/proc/{pid}/task/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def health_flips(build, n, rounds):
+    r = subprocess.run([f"{build}/bench/sluice-ctrlbench", "--backends", str(n), "--m",
+                        str(M_BIG), "--rounds", str(rounds), "--json"],
+                       capture_output=True, text=True, timeout=600, check=True)
+    lat = json.loads(r.stdout)["latency_us"]
+    return {"p50": round(lat["p50"] / 1000, 2), "p99": round(lat["p99"] / 1000, 2),
+            "changes": rounds}
 
 
 def fill(st, n):
+    """Seconds to add n backends one by one with sluicectl, and ms per add
+    over the last 1000 (or all, when fewer): the cost once the VIPs are big."""
     vips = [{"address": f"10.97.0.{j + 1}", "port": 80, "table_size": 65537, "backends": []}
             for j in range(3)]
     d = daemon(st, "fill", vips)
     t = time.monotonic()
+    stamps = []
     for i in range(n):
         rc, out, err = d.ctl("backend", "add", f"10.97.0.{i % 3 + 1}:80/tcp", addr(i))
         if rc != 0:
             raise RuntimeError(f"backend add {i}: {err}")
-    took = time.monotonic() - t
+        stamps.append(time.monotonic())
+        if (i + 1) % 1000 == 0:
+            print(f"# {i + 1} backends added after {stamps[-1] - t:.1f} s", file=sys.stderr,
+                  flush=True)
+    took = stamps[-1] - t
+    k = min(1000, n)
+    last_ms = (stamps[-1] - (stamps[-k - 1] if n > k else t)) / k * 1000
     n_now = d.ctl_ok("status")["backends"]
     d.stop()
     if n_now != n:
         raise RuntimeError(f"{n_now} backends after adding {n}")
-    return took
+    return took, last_ms
 
 
 def rss_of(pid):
@@ -155,14 +189,19 @@ def measure(build, changes=100, fill_n=10000):
     setup_env(build)
     import sluicetest as st
 
-    out = {"change_ms": {}, "status_during_change_ms": {}}
+    out = {"change_ms": {}, "change_loop_cpu_ms": {}, "status_during_change_ms": {},
+           "health_flip_ms": {}}
     for n in (100, 1000, 4096):
-        s, worst, _ = change_series(st, n, changes)
+        s, worst, loop_ms = change_series(st, n, changes)
         out["change_ms"][f"n{n}"] = s
+        out["change_loop_cpu_ms"][f"n{n}"] = round(loop_ms, 2)
         out["status_during_change_ms"][f"n{n}"] = round(worst, 2)
+        out["health_flip_ms"][f"n{n}"] = health_flips(build, n, max(4, changes))
     out["change_m"] = M_BIG
-    out["fill_10k_s"] = round(fill(st, fill_n), 2)
+    took, last_ms = fill(st, fill_n)
+    out["fill_10k_s"] = round(took, 2)
     out["fill_backends"] = fill_n
+    out["fill_last_1000_ms"] = round(last_ms, 2)
     out["sluiced_rss_bytes"] = rss_16k(st)
     return out
 
@@ -178,12 +217,19 @@ def main():
     if a.json:
         print(json.dumps(out))
         return
+    print_human(out)
+
+
+def print_human(out):
     for k, v in out["change_ms"].items():
-        print(f"one change, {k[1:]} backends, M={M_BIG}: p50 {v['p50']:.2f} ms, "
-              f"p99 {v['p99']:.2f} ms; status answered within "
-              f"{out['status_during_change_ms'][k]:.1f} ms meanwhile")
+        h = out["health_flip_ms"][k]
+        print(f"one CLI change, {k[1:]} backends, M={M_BIG}: p50 {v['p50']:.2f} ms, "
+              f"p99 {v['p99']:.2f} ms (event loop busy {out['change_loop_cpu_ms'][k]:.2f} ms "
+              f"of it); status answered within {out['status_during_change_ms'][k]:.1f} ms "
+              f"meanwhile; a health flip p50 {h['p50']:.2f} ms, p99 {h['p99']:.2f} ms")
     print(f"{out['fill_backends']} backends added one by one with sluicectl: "
-          f"{out['fill_10k_s']:.1f} s")
+          f"{out['fill_10k_s']:.1f} s ({out['fill_last_1000_ms']:.1f} ms per add over the "
+          f"last 1000)")
     print(f"sluiced RSS with 16384 backends: {out['sluiced_rss_bytes'] / 2**20:.1f} MiB")
 
 
