@@ -43,6 +43,10 @@ for key in ("change_ms", "health_flip_ms"):
 for key in ("change_loop_cpu_ms", "status_during_change_ms"):
     if sorted(d.get(key, {})) != ["n100", "n1000", "n4096"]:
         fail(f"{key}: {d.get(key)}")
+sc = d.get("status_during_compile_ms", {})
+if not (0 < sc.get("p50", 0) <= sc.get("p99", 0) <= sc.get("max", 0)) or \
+        d.get("compiles_during_status", 0) < 5:
+    fail(f"status_during_compile_ms {sc}, {d.get('compiles_during_status')} compiles")
 if not (d.get("fill_10k_s", 0) > 0 and d.get("fill_backends") == 200):
     fail(f"fill_10k_s {d.get('fill_10k_s')} for {d.get('fill_backends')} backends")
 if not d.get("sluiced_rss_bytes", 0) > 16384 * 100:

@@ -13,6 +13,10 @@ plane, so what is timed is sluiced's own work):
                     (table compiles run on the publisher's worker thread)
   status_during_change_ms  the worst `status` answer seen while those
                     changes were being made (a second client asks in a loop)
+  status_during_compile_ms  p50 / p99 / max of `status` answers while one
+                    health-checked backend of a VIP of 4096 (M = 655373)
+                    goes down and up, 10 times: each flip a compile with no
+                    CLI and no state file behind it
   health_flip_ms    p50 / p99 of a backend going down or up (no CLI, no
                     state file: compile, fill, publish), sluice-ctrlbench
                     with the same VIPs
@@ -124,6 +128,63 @@ def change_series(st, n, changes):
              "changes": len(lat)}, status_worst[0] * 1000, loop_ms)
 
 
+class Listener:
+    """A TCP listener on loopback that can go away and come back."""
+
+    def __init__(self, port):
+        self.port, self.s = port, None
+
+    def up(self):
+        self.s = socket.socket()
+        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.s.bind(("127.0.0.1", self.port))
+        self.s.listen(64)
+        threading.Thread(target=self._serve, args=(self.s,), daemon=True).start()
+
+    def _serve(self, s):
+        while True:
+            try:
+                c, _ = s.accept()
+            except OSError:
+                return
+            c.close()
+
+    def down(self):
+        self.s.shutdown(socket.SHUT_RDWR)
+        self.s.close()
+
+
+def status_during_compiles(st, flips):
+    """Worst status answer while health flips make sluiced compile a VIP of
+    4096 backends at M = 655373 again and again."""
+    port = st.free_port()
+    health = {"type": "tcp", "port": port, "interval_ms": 50, "timeout_ms": 40, "rise": 1,
+              "fall": 1}
+    backends = [{"address": addr(i)} for i in range(4095)] + [
+        {"address": "127.0.0.1", "health": health}]
+    lis = Listener(port)
+    lis.up()
+    d = daemon(st, "compile", [{"address": "10.95.0.1", "port": 80, "table_size": M_BIG,
+                                "backends": backends}])
+    c = Client(d.sock)
+    gen0 = c.call({"cmd": "status"})["generation"]
+    lat = []
+    for i in range(flips):
+        lis.down() if i % 2 == 0 else lis.up()
+        t_end = time.monotonic() + 0.4
+        while time.monotonic() < t_end:
+            t = time.monotonic()
+            c.call({"cmd": "status"})
+            lat.append((time.monotonic() - t) * 1000)
+            time.sleep(0.001)
+    gens = c.call({"cmd": "status"})["generation"] - gen0
+    d.stop()
+    if gens < flips // 2:
+        raise RuntimeError(f"only {gens} publishes in {flips} health flips")
+    return {"p50": round(percentile(lat, 50), 2), "p99": round(percentile(lat, 99), 2),
+            "max": round(max(lat), 2), "requests": len(lat)}, gens
+
+
 def loop_cpu_s(pid):
     """CPU seconds of a process's main thread (its event loop)."""
     with open(f"/proc/{pid}/task/{pid}/stat") as f:
@@ -198,6 +259,9 @@ def measure(build, changes=100, fill_n=10000):
         out["status_during_change_ms"][f"n{n}"] = round(worst, 2)
         out["health_flip_ms"][f"n{n}"] = health_flips(build, n, max(4, changes))
     out["change_m"] = M_BIG
+    sc, gens = status_during_compiles(st, 10)
+    out["status_during_compile_ms"] = sc
+    out["compiles_during_status"] = gens
     took, last_ms = fill(st, fill_n)
     out["fill_10k_s"] = round(took, 2)
     out["fill_backends"] = fill_n
@@ -227,6 +291,10 @@ def print_human(out):
               f"p99 {v['p99']:.2f} ms (event loop busy {out['change_loop_cpu_ms'][k]:.2f} ms "
               f"of it); status answered within {out['status_during_change_ms'][k]:.1f} ms "
               f"meanwhile; a health flip p50 {h['p50']:.2f} ms, p99 {h['p99']:.2f} ms")
+    sc = out["status_during_compile_ms"]
+    print(f"status while health flips made sluiced compile a 4096-backend VIP at M={M_BIG} "
+          f"{out['compiles_during_status']} times: p50 {sc['p50']:.2f} ms, p99 {sc['p99']:.2f} "
+          f"ms, max {sc['max']:.1f} ms of {sc['requests']}")
     print(f"{out['fill_backends']} backends added one by one with sluicectl: "
           f"{out['fill_10k_s']:.1f} s ({out['fill_last_1000_ms']:.1f} ms per add over the "
           f"last 1000)")
