@@ -30,14 +30,14 @@ import argparse
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 
 from benchlib import eal_mem, hugepages_free
+import control_scale
+from control_scale import Listener
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VIP = "10.99.0.1:80/tcp"      # sluice-pktgen's default VIP
@@ -84,36 +84,6 @@ def percentile(xs, q):
     return xs[min(len(xs) - 1, int(round(q / 100 * (len(xs) - 1))))]
 
 
-class Listener:
-    """A TCP backend on loopback that can go away and come back. It accepts
-    and closes every connection (a full accept queue would drop the checks'
-    SYNs and take it down by itself)."""
-
-    def __init__(self, port):
-        self.port = port
-        self.s = None
-
-    def up(self):
-        self.s = socket.socket()
-        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.s.bind(("127.0.0.1", self.port))
-        self.s.listen(64)
-        threading.Thread(target=self._serve, args=(self.s,), daemon=True).start()
-
-    def _serve(self, s):
-        while True:
-            try:
-                c, _ = s.accept()
-            except OSError:
-                return  # closed: down()
-            c.close()
-
-    def down(self):
-        self.s.shutdown(socket.SHUT_RDWR)
-        self.s.close()
-        self.s = None
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--json", action="store_true")
@@ -127,7 +97,6 @@ def main():
     build = os.path.abspath(a.build)
     setup_env(build)
     import sluicetest as st
-    import control_scale
 
     out = {"table_build_ms": table_build(build)}
     out.update(control_scale.measure(build, a.scale_changes, a.fill))

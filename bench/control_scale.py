@@ -129,7 +129,9 @@ def change_series(st, n, changes):
 
 
 class Listener:
-    """A TCP listener on loopback that can go away and come back."""
+    """A TCP backend on loopback that can go away and come back. It accepts
+    and closes every connection (a full accept queue would drop the checks'
+    SYNs and take it down by itself)."""
 
     def __init__(self, port):
         self.port, self.s = port, None
@@ -152,6 +154,7 @@ class Listener:
     def down(self):
         self.s.shutdown(socket.SHUT_RDWR)
         self.s.close()
+        self.s = None
 
 
 def status_during_compiles(st, flips):
