@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -493,6 +494,9 @@ void publisher_set_stale_ns(struct publisher *p, __u64 stale_ns)
 
 static int start_worker(struct publisher *p)
 {
+	sigset_t all, old;
+	int rc;
+
 	p->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (p->done_fd < 0)
 		return -errno;
@@ -501,8 +505,14 @@ static int start_worker(struct publisher *p)
 		return -ENOMEM;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
-	if (pthread_create(&p->worker, NULL, worker_main, p) != 0)
-		return -EAGAIN;
+	/* Signals (SIGTERM, SIGHUP) are the loop's: the worker blocks them
+	 * all, so the kernel never picks it to run a handler. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&p->worker, NULL, worker_main, p);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		return -rc;
 	p->has_worker = true;
 	return 0;
 }
