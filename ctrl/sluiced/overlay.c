@@ -156,7 +156,11 @@ static void compact_backends(struct conf_vip *v)
 {
 	size_t k = 0;
 
-	for (size_t j = 0; j < v->n_backends; j++)
+	/* Nothing moves before the first deleted one (a backend is ~560
+	 * bytes: copying them all onto themselves showed in profiles). */
+	while (k < v->n_backends && v->backends[k].state != OV_GONE)
+		k++;
+	for (size_t j = k; j < v->n_backends; j++)
 		if (v->backends[j].state != OV_GONE)
 			v->backends[k++] = v->backends[j];
 	v->n_backends = k;

@@ -62,32 +62,74 @@ static void putf(struct sbuf *b, const char *fmt, ...)
 		b->failed = true;
 }
 
+static void put_u32(struct sbuf *b, __u32 v)
+{
+	char tmp[10];
+	int n = 0;
+
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10) && n < 10);
+	if (!room(b, (size_t)n))
+		return;
+	while (n)
+		b->p[b->n++] = tmp[--n];
+	b->p[b->n] = '\0';
+}
+
 /* Addresses, VIP keys and MACs in their text forms: digits, hex, '.',
- * ':', '[', ']', '/' and letters only, so they need no escaping. */
+ * ':', '[', ']', '/' and letters only, so they need no escaping. IPv4, the
+ * common case, is written digit by digit: printf was a fifth of a change at
+ * 8,000 backends. */
 static void put_addr(struct sbuf *b, const char *key, const struct sluice_addr *a)
 {
 	char s[SLUICE_ADDR_STRLEN];
 
-	sluice_addr_format(a, s, sizeof(s));
-	putf(b, "\"%s\":\"%s\"", key, s);
+	put(b, "\"");
+	put(b, key);
+	put(b, "\":\"");
+	if (a->family == SLUICE_FAMILY_V4) {
+		for (int i = 0; i < 4; i++) {
+			if (i)
+				put(b, ".");
+			put_u32(b, a->bytes[i]);
+		}
+	} else {
+		sluice_addr_format(a, s, sizeof(s));
+		put(b, s);
+	}
+	put(b, "\"");
 }
 
-static void put_vip(struct sbuf *b, const struct sluice_vip_key *k)
-{
+/* A VIP key's text, remembered: entries of one VIP come in runs. */
+struct vip_text {
+	struct sluice_vip_key key;
+	bool valid;
 	char s[SLUICE_VIP_STRLEN];
+};
 
-	sluice_vip_key_format(k, s, sizeof(s));
-	putf(b, "\"vip\":\"%s\"", s);
+static void put_vip(struct sbuf *b, struct vip_text *vt, const struct sluice_vip_key *k)
+{
+	if (!vt->valid || !sluice_vip_key_equal(&vt->key, k)) {
+		vt->key = *k;
+		vt->valid = true;
+		sluice_vip_key_format(k, vt->s, sizeof(vt->s));
+	}
+	put(b, "\"vip\":\"");
+	put(b, vt->s);
+	put(b, "\"");
 }
 
 static void put_overlay(struct sbuf *b, const struct overlay *ov)
 {
+	struct vip_text vt = {.valid = false};
+
 	put(b, "{\"vips\":[");
 	for (size_t i = 0; i < ov->n_vips; i++) {
 		const struct ov_vip *o = &ov->vips[i];
 
 		put(b, i ? ",{" : "{");
-		put_vip(b, &o->key);
+		put_vip(b, &vt, &o->key);
 		putf(b, ",\"op\":\"%s\"", o->op == OV_VIP_ADD ? "add" : "del");
 		if (o->op == OV_VIP_ADD) {
 			/* A VIP's settings hold strings (health path, host): the
@@ -111,15 +153,17 @@ static void put_overlay(struct sbuf *b, const struct overlay *ov)
 		const struct ov_backend *o = &ov->backends[i];
 
 		put(b, i ? ",{" : "{");
-		put_vip(b, &o->vip);
+		put_vip(b, &vt, &o->vip);
 		put(b, ",");
 		put_addr(b, "address", &o->addr);
 		if (o->added)
 			put(b, ",\"added\":true");
 		if (o->deleted)
 			put(b, ",\"deleted\":true");
-		if (o->has_weight)
-			putf(b, ",\"weight\":%u", o->weight);
+		if (o->has_weight) {
+			put(b, ",\"weight\":");
+			put_u32(b, o->weight);
+		}
 		if (o->has_state)
 			putf(b, ",\"state\":\"%s\"", conf_backend_state_name(o->state));
 		if (o->has_mac) {
@@ -136,6 +180,7 @@ static void put_overlay(struct sbuf *b, const struct overlay *ov)
 /* model_ids_to_json()'s document. */
 static void put_ids(struct sbuf *b, const struct model *m)
 {
+	struct vip_text vt = {.valid = false};
 	bool first = true;
 
 	putf(b, "{\"next_vip\":%u,\"next_backend\":%u,\"vips\":[", m->next_vip_id,
@@ -147,12 +192,14 @@ static void put_ids(struct sbuf *b, const struct model *m)
 			continue;
 		put(b, first ? "{" : ",{");
 		first = false;
-		put_vip(b, &v->cfg.key);
+		put_vip(b, &vt, &v->cfg.key);
 		putf(b, ",\"id\":%u,\"backends\":[", v->id);
 		for (size_t j = 0; j < v->n_backends; j++) {
 			put(b, j ? ",{" : "{");
 			put_addr(b, "address", &v->backends[j]->cfg.addr);
-			putf(b, ",\"id\":%u}", v->backends[j]->id);
+			put(b, ",\"id\":");
+			put_u32(b, v->backends[j]->id);
+			put(b, "}");
 		}
 		put(b, "]}");
 	}
