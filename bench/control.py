@@ -14,22 +14,30 @@
   health_detect_ms    median time from a backend's listener closing to
                       sluiced reporting it down (TCP checks every 100 ms,
                       fall 2), over 5 rounds, during the same load
+  change_ms, change_loop_cpu_ms, status_during_change_ms, health_flip_ms,
+  fill_10k_s, sluiced_rss_bytes
+                      how one change's cost grows with the backends, the
+                      CLI filling VIPs with 10,000 backends, and sluiced's
+                      memory at 16,384 backends (bench/control_scale.py,
+                      with no data plane; before the load above)
 
 --json prints {"table_build_ms":{"n1000_m65537":..,"n1000_m655373":..},
-"publish_latency_us":{"p50":..,"p99":..},"health_detect_ms":..} and more.
+"publish_latency_us":{"p50":..,"p99":..},"health_detect_ms":..,
+"change_ms":{"n100":{"p50":..,"p99":..},"n1000":..,"n4096":..},"fill_10k_s":..,
+"sluiced_rss_bytes":..} and more.
 """
 import argparse
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 
 from benchlib import eal_mem, hugepages_free
+import control_scale
+from control_scale import Listener
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VIP = "10.99.0.1:80/tcp"      # sluice-pktgen's default VIP
@@ -76,47 +84,22 @@ def percentile(xs, q):
     return xs[min(len(xs) - 1, int(round(q / 100 * (len(xs) - 1))))]
 
 
-class Listener:
-    """A TCP backend on loopback that can go away and come back. It accepts
-    and closes every connection (a full accept queue would drop the checks'
-    SYNs and take it down by itself)."""
-
-    def __init__(self, port):
-        self.port = port
-        self.s = None
-
-    def up(self):
-        self.s = socket.socket()
-        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.s.bind(("127.0.0.1", self.port))
-        self.s.listen(64)
-        threading.Thread(target=self._serve, args=(self.s,), daemon=True).start()
-
-    def _serve(self, s):
-        while True:
-            try:
-                c, _ = s.accept()
-            except OSError:
-                return  # closed: down()
-            c.close()
-
-    def down(self):
-        self.s.shutdown(socket.SHUT_RDWR)
-        self.s.close()
-        self.s = None
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--changes", type=int, default=200)
     ap.add_argument("--build", default="build")
+    ap.add_argument("--scale-changes", type=int, default=100,
+                    help="changes per backend count for change_ms")
+    ap.add_argument("--fill", type=int, default=10000,
+                    help="backends the CLI adds for fill_10k_s")
     a = ap.parse_args()
     build = os.path.abspath(a.build)
     setup_env(build)
     import sluicetest as st
 
     out = {"table_build_ms": table_build(build)}
+    out.update(control_scale.measure(build, a.scale_changes, a.fill))
 
     port = st.free_port()
     d = st.Sluiced("ctrlbench")
@@ -194,6 +177,7 @@ def main():
           f"max {p['max']:.0f} us")
     print(f"health-check detection (every {HEALTH['interval_ms']} ms, fall {HEALTH['fall']}): "
           f"median {out['health_detect_ms']:.0f} ms of {out['health_detect_samples_ms']}")
+    control_scale.print_human(out)
 
 
 if __name__ == "__main__":

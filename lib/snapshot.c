@@ -21,6 +21,14 @@ static int backend_addr_cmp(const void *a, const void *b)
 int sluice_vip_compile(const struct sluice_table_params *params, struct sluice_backend *backends,
 		       size_t n, __u16 *table, __u32 *m_out, char *err, size_t errlen)
 {
+	return sluice_vip_compile_cached(params, backends, n, table, m_out, NULL, err, errlen);
+}
+
+int sluice_vip_compile_cached(const struct sluice_table_params *params,
+			      struct sluice_backend *backends, size_t n, __u16 *table,
+			      __u32 *m_out, struct sluice_maglev_cache *cache, char *err,
+			      size_t errlen)
+{
 	struct sluice_table_backend *tb;
 	int rc;
 
@@ -35,7 +43,7 @@ int sluice_vip_compile(const struct sluice_table_params *params, struct sluice_b
 		tb[i].addr = backends[i].addr;
 		tb[i].weight = backends[i].state == SLUICE_BACKEND_ACTIVE ? backends[i].weight : 0;
 	}
-	rc = sluice_table_build(params, tb, n, table, NULL, err, errlen);
+	rc = sluice_table_build_cached(params, tb, n, table, NULL, cache, err, errlen);
 	free(tb);
 	if (rc == -ENODATA)
 		return 0; /* nobody takes new flows: m = 0, the VIP drops */

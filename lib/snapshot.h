@@ -35,6 +35,12 @@ struct sluice_vip_spec {
  */
 int sluice_vip_compile(const struct sluice_table_params *params, struct sluice_backend *backends,
 		       size_t n, __u16 *table, __u32 *m_out, char *err, size_t errlen);
+/* The same, keeping the VIP's Maglev permutations in cache between calls
+ * (sluice_table_build_cached(); the table is the same). */
+int sluice_vip_compile_cached(const struct sluice_table_params *params,
+			      struct sluice_backend *backends, size_t n, __u16 *table,
+			      __u32 *m_out, struct sluice_maglev_cache *cache, char *err,
+			      size_t errlen);
 
 /*
  * Write a complete snapshot into snap (generation untouched): global

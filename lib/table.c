@@ -2,6 +2,7 @@
 /* Lookup-table compilers: Maglev (weighted), consistent-hash ring, modulo.
  * See table.h for the contract and docs/tables.md for the measurements. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,10 +146,26 @@ static __u32 mod_inverse(__u32 a, __u32 m)
 	return (__u32)(t < 0 ? t + m : t);
 }
 
+void sluice_maglev_perm_of(const struct sluice_table_params *p, const struct sluice_addr *a,
+			   struct sluice_maglev_perm *out)
+{
+	out->addr = *a;
+	out->offset = (__u32)(XXH64(a, sizeof(*a), p->seed ^ MAGLEV_OFFSET_SEED) % p->m);
+	out->skip = (__u32)(XXH64(a, sizeof(*a), p->seed ^ MAGLEV_SKIP_SEED) % (p->m - 1)) + 1;
+	out->inv = mod_inverse(out->skip, p->m);
+}
+
+void sluice_maglev_cache_free(struct sluice_maglev_cache *c)
+{
+	free(c->perm);
+	memset(c, 0, sizeof(*c));
+}
+
 /* State of one backend while Maglev fills the table. */
 struct maglev_walker {
 	__u32 offset;  /* first slot of its permutation */
 	__u32 skip;    /* step of its permutation, 1..M-1 */
+	__u32 inv;     /* skip^-1 mod M, for the tail */
 	__u32 next;    /* next slot of its permutation to try */
 	__u32 weight;
 	__u32 credit;
@@ -171,13 +188,14 @@ struct maglev_walker {
  * when walked past, and stays full). Same table, about half the time.
  */
 static int build_maglev(const struct sluice_table_params *p, const struct sluice_table_backend *b,
-			const __u32 *order, size_t n, __u16 *table)
+			const __u32 *order, const struct sluice_maglev_perm *perm, size_t n,
+			__u16 *table)
 {
 	const __u32 m = p->m;
 	size_t words = (m + 63) / 64, active = 0, resume = 0;
 	__u64 *used = calloc(words, sizeof(*used));
 	struct maglev_walker *w = calloc(n, sizeof(*w));
-	__u32 *inv = NULL, *empty = NULL;
+	__u32 *empty = NULL;
 	__u32 wmax = 0, filled = 0, n_empty = 0, tail_at;
 	struct barrett br = {.m = m, .mu = (((unsigned __int128)1) << 64) / m};
 	int rc = -ENOMEM;
@@ -194,10 +212,9 @@ static int build_maglev(const struct sluice_table_params *p, const struct sluice
 
 		if (be->weight == 0)
 			continue;
-		w[active].offset = (__u32)(XXH64(&be->addr, sizeof(be->addr),
-						 p->seed ^ MAGLEV_OFFSET_SEED) % m);
-		w[active].skip = (__u32)(XXH64(&be->addr, sizeof(be->addr),
-					       p->seed ^ MAGLEV_SKIP_SEED) % (m - 1)) + 1;
+		w[active].offset = perm[i].offset;
+		w[active].skip = perm[i].skip;
+		w[active].inv = perm[i].inv;
 		w[active].next = w[active].offset;
 		w[active].weight = be->weight;
 		w[active].value = (__u16)i;
@@ -235,12 +252,9 @@ static int build_maglev(const struct sluice_table_params *p, const struct sluice
 	}
 tail: {
 	/* Phase 2: scan the few empty slots, from the turn phase 1 left. */
-	inv = malloc(active * sizeof(*inv));
 	empty = malloc((m - filled) * sizeof(*empty));
-	if (!inv || !empty)
+	if (!empty)
 		goto out;
-	for (size_t i = 0; i < active; i++)
-		inv[i] = mod_inverse(w[i].skip, m);
 	for (__u32 c = 0; c < m; c++)
 		if (!(used[c / 64] & (1ull << (c % 64))))
 			empty[n_empty++] = c;
@@ -254,7 +268,7 @@ tail: {
 			continue;
 		wk->credit -= wmax;
 		for (__u32 e = 0; e < n_empty; e++) {
-			__u64 j = barrett_mod(&br, (__u64)(empty[e] + m - wk->offset) * inv[i]);
+			__u64 j = barrett_mod(&br, (__u64)(empty[e] + m - wk->offset) * wk->inv);
 
 			if (j < best_j) {
 				best_j = j;
@@ -272,7 +286,6 @@ done:
 out:
 	free(used);
 	free(w);
-	free(inv);
 	free(empty);
 	return rc;
 }
@@ -403,10 +416,55 @@ static int validate(const struct sluice_table_params *p, const struct sluice_tab
 	return 0;
 }
 
+/* perm[i]: the permutation of the i-th backend in address order, taken
+ * from the cache where it has the address (both are sorted: one merge),
+ * computed otherwise. The cache then holds exactly these. */
+static int maglev_perms(const struct sluice_table_params *p, const struct sluice_table_backend *b,
+			const __u32 *order, size_t n, struct sluice_maglev_cache *cache,
+			struct sluice_maglev_perm **out)
+{
+	struct sluice_maglev_perm *perm = malloc((n ? n : 1) * sizeof(*perm));
+	bool reuse = cache && cache->m == p->m && cache->seed == p->seed;
+	size_t j = 0;
+
+	if (!perm)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct sluice_addr *a = &b[order[i]].addr;
+		int c = 1;
+
+		while (reuse && j < cache->n &&
+		       (c = memcmp(&cache->perm[j].addr, a, sizeof(*a))) < 0)
+			j++;
+		if (reuse && j < cache->n && c == 0)
+			perm[i] = cache->perm[j];
+		else
+			sluice_maglev_perm_of(p, a, &perm[i]);
+	}
+	if (cache) {
+		free(cache->perm);
+		cache->perm = perm;
+		cache->n = n;
+		cache->m = p->m;
+		cache->seed = p->seed;
+	}
+	*out = perm;
+	return 0;
+}
+
 int sluice_table_build(const struct sluice_table_params *params,
 		       const struct sluice_table_backend *backends, size_t n, __u16 *table,
 		       __u32 *sorted, char *err, size_t errlen)
 {
+	return sluice_table_build_cached(params, backends, n, table, sorted, NULL, err, errlen);
+}
+
+int sluice_table_build_cached(const struct sluice_table_params *params,
+			      const struct sluice_table_backend *backends, size_t n, __u16 *table,
+			      __u32 *sorted, struct sluice_maglev_cache *cache, char *err,
+			      size_t errlen)
+{
+	struct sluice_maglev_perm *perm = NULL;
 	__u32 *order;
 	int rc, any = 0;
 
@@ -434,7 +492,11 @@ int sluice_table_build(const struct sluice_table_params *params,
 	}
 	switch (params->algo) {
 	case SLUICE_ALGO_MAGLEV:
-		rc = build_maglev(params, backends, order, n, table);
+		rc = maglev_perms(params, backends, order, n, cache, &perm);
+		if (rc == 0)
+			rc = build_maglev(params, backends, order, perm, n, table);
+		if (!cache)
+			free(perm);
 		break;
 	case SLUICE_ALGO_RING:
 		rc = build_ring(params, backends, order, n, table);

@@ -59,6 +59,44 @@ int sluice_table_build(const struct sluice_table_params *params,
 		       const struct sluice_table_backend *backends, size_t n, __u16 *table,
 		       __u32 *sorted, char *err, size_t errlen);
 
+/*
+ * What a Maglev build of one VIP can keep for the next: each backend's
+ * permutation of the slots (offset and skip, and skip's inverse mod M for
+ * the tail), which depends on its address, M and the seed only. A caller
+ * that compiles the same VIP again and again (sluiced, on every change)
+ * keeps one cache per VIP and passes it to sluice_table_build_cached():
+ * only newcomers are hashed, and the table is byte-identical to what
+ * sluice_table_build() makes of the same backends. Zero-initialise it;
+ * free it with sluice_maglev_cache_free(). Other algorithms ignore it.
+ */
+struct sluice_maglev_perm {
+	struct sluice_addr addr;
+	__u32 offset;	/* first slot of its permutation */
+	__u32 skip;	/* step, 1..M-1 */
+	__u32 inv;	/* skip^-1 mod M */
+};
+
+struct sluice_maglev_cache {
+	__u32 m;
+	__u64 seed;
+	struct sluice_maglev_perm *perm; /* sorted by address */
+	size_t n;
+};
+
+/* As sluice_table_build(); cache may be NULL. An entry of the cache is a
+ * function of its address, M and seed alone, so the cache is never wrong,
+ * only more or less useful: after a Maglev build it holds that build's
+ * backends. */
+int sluice_table_build_cached(const struct sluice_table_params *params,
+			      const struct sluice_table_backend *backends, size_t n, __u16 *table,
+			      __u32 *sorted, struct sluice_maglev_cache *cache, char *err,
+			      size_t errlen);
+void sluice_maglev_cache_free(struct sluice_maglev_cache *c);
+
+/* The permutation of the backend at a under p (p->m prime). */
+void sluice_maglev_perm_of(const struct sluice_table_params *p, const struct sluice_addr *a,
+			   struct sluice_maglev_perm *out);
+
 /* True when m is prime. */
 int sluice_is_prime(__u32 m);
 

@@ -574,31 +574,40 @@ fail:
 	return rc;
 }
 
+/* "PATH.backends[j].field", made only for an error: every change validates
+ * every backend, and formatting each one's path showed in profiles. */
+static void backend_path(char *out, const char *path, size_t j, const char *field)
+{
+	char p[JU_PATH_MAX], bp[JU_PATH_MAX];
+
+	ju_path_key(p, path, "backends");
+	ju_path_index(bp, p, j);
+	ju_path_key(out, bp, field);
+}
+
 /* Encapsulating VIPs need a source address of their backends' family and
  * a next hop; L2 DSR needs every backend's MAC. */
 static int validate_forwarding(const struct conf *c, const struct conf_vip *v, const char *path,
 			       struct ju_err *e)
 {
 	static const __u8 zero_mac[6];
-	char k[SLUICE_VIP_STRLEN], p[JU_PATH_MAX], bp[JU_PATH_MAX];
+	char k[SLUICE_VIP_STRLEN], p[JU_PATH_MAX];
 
 	sluice_vip_key_format(&v->key, k, sizeof(k));
 	for (size_t j = 0; j < v->n_backends; j++) {
 		const struct conf_backend *b = &v->backends[j];
 		bool v4 = b->addr.family == SLUICE_FAMILY_V4;
 
-		ju_path_key(p, path, "backends");
-		ju_path_index(bp, p, j);
 		if (v->mode == SLUICE_FWD_L2DSR) {
 			if (!b->has_mac) {
-				ju_path_key(p, bp, "mac");
+				backend_path(p, path, j, "mac");
 				return ju_fail(e, p, "required: VIP %s forwards by l2dsr", k);
 			}
 			/* Only the MAC changes: the backend gets the VIP's packet
 			 * as it came, so it must be of the VIP's family (and be
 			 * checked at an address of that family). */
 			if (b->addr.family != v->key.addr.family) {
-				ju_path_key(p, bp, "address");
+				backend_path(p, path, j, "address");
 				return ju_fail(e, p,
 					       "an l2dsr VIP's backends have its address family: "
 					       "the packet reaches them unchanged");
@@ -606,7 +615,7 @@ static int validate_forwarding(const struct conf *c, const struct conf_vip *v, c
 			continue;
 		}
 		if (v->mode == SLUICE_FWD_IPIP && b->addr.family != v->key.addr.family) {
-			ju_path_key(p, bp, "address");
+			backend_path(p, path, j, "address");
 			return ju_fail(e, p,
 				       "an ipip VIP's backends have its address family (IPv4 in "
 				       "IPv4, IPv6 in IPv6); use gue to mix families");

@@ -18,6 +18,7 @@
 #include "persist.h"
 #include "routing.h"
 #include "snapshot.h"
+#include "statetext.h"
 
 /* sluice-dp must stay alive this long before XDP hands the NIC back; an
  * XDP path that failed to come up is retried this often. */
@@ -357,15 +358,13 @@ static void ctl_complete(void *ctx, const struct settle_waiter *w, json_t *resp,
 
 static int save_state(struct sluiced *d, const struct overlay *ov, struct ju_err *e)
 {
-	json_t *ids = model_ids_to_json(&d->model);
 	/* Without routing (not configured, or not started yet) the drain
 	 * read at start is written back as it was. */
 	json_t *host = d->routing ? routing_host_json(d->routing) : json_incref(d->host_state);
-	char *text = persist_render_all(ov, ids, host);
+	char *text = statetext_render(ov, &d->model, host);
 	char err[512];
 	int rc;
 
-	json_decref(ids);
 	json_decref(host);
 	if (!text)
 		return ju_fail(e, NULL, "out of memory");
@@ -397,7 +396,10 @@ int daemon_commit(struct sluiced *d, struct conf *base, struct overlay *ov, stru
 		conf_free(&eff);
 		return rc;
 	}
-	old_ids = model_ids_to_json(&d->model);
+	/* The ids to go back to if this fails: those of the state saved last
+	 * (read back from its text only then), or, before the first, the
+	 * model's own (few: nothing runs yet). */
+	old_ids = d->state_text ? NULL : model_ids_to_json(&d->model);
 	rc = model_sync(&d->model, &eff, &d->model_ops);
 	if (rc < 0)
 		ju_fail(e, NULL, "cannot apply: %s", strerror(-rc));
@@ -406,8 +408,11 @@ int daemon_commit(struct sluiced *d, struct conf *base, struct overlay *ov, stru
 	if (rc < 0) {
 		/* Back to what ran, with the same ids: nothing moves. */
 		struct ju_err ignore = {NULL, 0};
+		json_t *saved = old_ids ? NULL : json_loads(d->state_text, 0, NULL);
 
-		model_ids_load(&d->model, old_ids, "ids", &ignore);
+		model_ids_load(&d->model, old_ids ? old_ids : json_object_get(saved, "ids"), "ids",
+			       &ignore);
+		json_decref(saved);
 		model_sync(&d->model, &d->eff, &d->model_ops);
 		json_decref(old_ids);
 		conf_free(&eff);

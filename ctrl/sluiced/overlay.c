@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keyidx.h"
 #include "overlay.h"
 
 void overlay_free(struct overlay *ov)
@@ -105,19 +106,69 @@ static void remove_conf_vip(struct conf *c, struct conf_vip *v)
 	c->n_vips--;
 }
 
-static int append_backend(struct conf_vip *v, const struct conf_backend *b)
-{
-	struct conf_backend *n = realloc(v->backends, (v->n_backends + 1) * sizeof(*n));
+/* A backend the overlay deleted, until the VIP's array is compacted. */
+#define OV_GONE 0xff
 
-	if (!n)
-		return -ENOMEM;
-	v->backends = n;
-	n[v->n_backends++] = *b;
-	return 0;
+/* Index out's VIPs (value: position) and backends (value: position in
+ * their VIP), and make room in each VIP for the backends the overlay adds
+ * to it, so that applying n entries costs O(n + backends), not their
+ * product. */
+static int index_conf(const struct overlay *ov, struct conf *out, struct keyidx *ix)
+{
+	size_t n = out->n_vips, *adds = NULL;
+	__u32 vi;
+	int rc = -ENOMEM;
+
+	for (size_t i = 0; i < out->n_vips; i++)
+		n += out->vips[i].n_backends;
+	adds = calloc(out->n_vips ? out->n_vips : 1, sizeof(*adds));
+	if (!adds || keyidx_init(ix, n) < 0)
+		goto out;
+	for (size_t i = 0; i < out->n_vips; i++) {
+		const struct conf_vip *v = &out->vips[i];
+
+		keyidx_put(ix, &v->key, NULL, (__u32)i);
+		for (size_t j = 0; j < v->n_backends; j++)
+			keyidx_put(ix, &v->key, &v->backends[j].addr, (__u32)j);
+	}
+	for (size_t i = 0; i < ov->n_backends; i++)
+		if (ov->backends[i].added && keyidx_get(ix, &ov->backends[i].vip, NULL, &vi))
+			adds[vi]++;
+	for (size_t i = 0; i < out->n_vips; i++) {
+		struct conf_vip *v = &out->vips[i];
+		struct conf_backend *b;
+
+		if (!adds[i])
+			continue;
+		b = realloc(v->backends, (v->n_backends + adds[i]) * sizeof(*b));
+		if (!b)
+			goto out;
+		v->backends = b;
+	}
+	rc = 0;
+out:
+	free(adds);
+	return rc;
+}
+
+/* Drop the backends marked OV_GONE, keeping the order of the rest. */
+static void compact_backends(struct conf_vip *v)
+{
+	size_t k = 0;
+
+	/* Nothing moves before the first deleted one (a backend is ~560
+	 * bytes: copying them all onto themselves showed in profiles). */
+	while (k < v->n_backends && v->backends[k].state != OV_GONE)
+		k++;
+	for (size_t j = k; j < v->n_backends; j++)
+		if (v->backends[j].state != OV_GONE)
+			v->backends[k++] = v->backends[j];
+	v->n_backends = k;
 }
 
 int overlay_apply(const struct overlay *ov, const struct conf *base, struct conf *out)
 {
+	struct keyidx ix = {0};
 	int rc = conf_copy(out, base);
 
 	if (rc < 0)
@@ -150,34 +201,34 @@ int overlay_apply(const struct overlay *ov, const struct conf *base, struct conf
 		n[out->n_vips].n_backends = 0;
 		out->n_vips++;
 	}
+	if (index_conf(ov, out, &ix) < 0)
+		goto nomem;
 	for (size_t i = 0; i < ov->n_backends; i++) {
 		const struct ov_backend *o = &ov->backends[i];
-		struct conf_vip *v = conf_find_vip(out, &o->vip);
-		struct conf_backend *b, nb;
+		struct conf_backend *b = NULL;
+		struct conf_vip *v;
+		__u32 vi, bi;
 
-		if (!v)
+		if (!keyidx_get(&ix, &o->vip, NULL, &vi))
 			continue; /* its VIP is gone: kept, not in force */
-		b = conf_find_backend(v, &o->addr);
+		v = &out->vips[vi];
+		if (keyidx_get(&ix, &o->vip, &o->addr, &bi))
+			b = &v->backends[bi];
 		if (o->deleted) {
-			if (b) {
-				size_t j = (size_t)(b - v->backends);
-
-				memmove(b, b + 1, (v->n_backends - j - 1) * sizeof(*b));
-				v->n_backends--;
-			}
+			if (b)
+				b->state = OV_GONE;
 			continue;
 		}
 		if (!b) {
 			if (!o->added)
 				continue;
-			memset(&nb, 0, sizeof(nb));
-			nb.addr = o->addr;
-			nb.weight = CONF_DEFAULT_WEIGHT;
-			nb.state = SLUICE_BACKEND_ACTIVE;
-			nb.health = v->health;
-			if (append_backend(v, &nb) < 0)
-				goto nomem;
-			b = &v->backends[v->n_backends - 1];
+			/* Room was made by index_conf(). */
+			b = &v->backends[v->n_backends++];
+			memset(b, 0, sizeof(*b));
+			b->addr = o->addr;
+			b->weight = CONF_DEFAULT_WEIGHT;
+			b->state = SLUICE_BACKEND_ACTIVE;
+			b->health = v->health;
 		}
 		if (o->has_weight)
 			b->weight = o->weight;
@@ -188,8 +239,12 @@ int overlay_apply(const struct overlay *ov, const struct conf *base, struct conf
 			memcpy(b->mac, o->mac, 6);
 		}
 	}
+	for (size_t i = 0; i < out->n_vips; i++)
+		compact_backends(&out->vips[i]);
+	keyidx_free(&ix);
 	return 0;
 nomem:
+	keyidx_free(&ix);
 	conf_free(out);
 	return -ENOMEM;
 }

@@ -2,8 +2,12 @@
 /* Compile, lay out, publish, follow the acknowledgements. See publisher.h. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "errmsg.h"
 #include "log.h"
@@ -18,16 +22,22 @@
 
 static const __u32 hist_bounds_us[PUB_HIST_N] = PUB_HIST_BOUNDS_US;
 
-/* One VIP as last compiled. */
+/* One VIP as last compiled. While a compile job holds it (see struct
+ * publisher), only the worker touches backends, table, m, cache and rc. */
 struct pub_vip {
 	bool present;			/* in the model, hence in snapshots */
 	struct sluice_vip vip;		/* identity and settings */
 	struct sluice_backend *backends; /* sorted by address (table order) */
 	size_t n_backends;
 	size_t cap_backends;
+	struct sluice_table_params params; /* copied from the model: the worker
+					    * never reads the model */
 	__u16 *table;			/* m slots; m = 0: no backend takes flows */
 	__u32 m;
 	size_t cap_table;
+	struct sluice_maglev_cache cache; /* its backends' permutations */
+	int rc;				/* of the last compile */
+	char err[160];
 };
 
 struct publisher {
@@ -53,6 +63,26 @@ struct publisher {
 	struct event *ack_ev;		/* acknowledgement poll / retry timer */
 	struct sluice_vip_spec specs[SLUICE_MAX_VIPS];
 	struct publisher_stats st;
+	/* Compiling a big table takes milliseconds (M = 655373: ~10 ms). With
+	 * an event loop it is done by a worker thread, so that the loop goes
+	 * on answering the control socket, probes and metrics meanwhile. A
+	 * job is the list of VIPs to compile; the loop copies what they need
+	 * from the model into their pub_vip first and does not touch those
+	 * until the worker says done (eventfd), so the worker never reads the
+	 * model and nothing reads a half-built table. Changes made meanwhile
+	 * stay dirty and go into the next snapshot; the one in flight holds
+	 * the model as it was at hand-over, and its change numbers only. */
+	bool compiling;			/* a job is with the worker (loop side) */
+	__u16 job_ids[SLUICE_MAX_VIPS];
+	unsigned int job_n;
+	__u64 job_seq, job_change_ns, job_t0;
+	bool has_worker;
+	pthread_t worker;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool job_posted, quit;		/* under mu */
+	int done_fd;			/* eventfd: the worker finished a job */
+	struct event *done_ev;
 };
 
 static struct slog_ratelimit compile_rl = SLOG_RATELIMIT_INIT(10, 5);
@@ -92,20 +122,20 @@ int publisher_compile_table(const struct conf_vip *cfg, struct sluice_backend *b
 	return sluice_vip_compile(&params, backends, n, table, m, err, errlen);
 }
 
-/* Rebuild VIP id's backends and table from the model. */
-static void compile_vip(struct publisher *p, __u16 id)
+/* Copy VIP id from the model into its pub_vip: identity, settings,
+ * backends. Returns true when its table must be compiled. */
+static bool prepare_vip(struct publisher *p, __u16 id)
 {
 	const struct model_vip *mv = p->model->vips[id];
 	struct pub_vip *pv = &p->vips[id];
-	char err[256];
 	void *n;
-	int rc;
 
+	pv->n_backends = 0;
+	pv->m = 0;
 	if (!mv) {
 		pv->present = false;
-		pv->n_backends = 0;
-		pv->m = 0;
-		return;
+		sluice_maglev_cache_free(&pv->cache);
+		return false;
 	}
 	pv->present = true;
 	memset(&pv->vip, 0, sizeof(pv->vip));
@@ -115,12 +145,17 @@ static void compile_vip(struct publisher *p, __u16 id)
 	pv->vip.mode = mv->cfg.mode;
 	pv->vip.id = mv->id;
 	pv->vip.hash_seed = mv->cfg.hash_seed;
-	pv->n_backends = 0;
-	pv->m = 0;
+	memset(&pv->params, 0, sizeof(pv->params));
+	pv->params.algo = mv->cfg.algo;
+	pv->params.m = mv->cfg.table_size;
+	pv->params.seed = mv->cfg.hash_seed;
+	pv->params.ring_k = mv->cfg.ring_k;
 	n = grow(pv->backends, &pv->cap_backends, mv->n_backends ? mv->n_backends : 1,
 		 sizeof(*pv->backends));
-	if (!n)
-		goto nomem;
+	if (!n) {
+		slog_rl(&compile_rl, SLOG_ERR, "VIP id %u: out of memory compiling its table", id);
+		return false;
+	}
 	pv->backends = n;
 	for (size_t i = 0; i < mv->n_backends; i++) {
 		const struct model_backend *mb = mv->backends[i];
@@ -136,24 +171,35 @@ static void compile_vip(struct publisher *p, __u16 id)
 		b->weight = mb->cfg.weight;
 	}
 	pv->n_backends = mv->n_backends;
-	if (!pv->n_backends)
-		return; /* nothing to compile: the VIP drops as no_backend */
-	n = grow(pv->table, &pv->cap_table, mv->cfg.table_size, sizeof(*pv->table));
+	/* No backends: nothing to compile, the VIP drops as no_backend. */
+	return pv->n_backends > 0;
+}
+
+/* Compile a prepared VIP's table from its pub_vip alone (the worker runs
+ * this). Errors are kept in pv and logged by the loop (report_compile). */
+static void compile_prepared(struct pub_vip *pv)
+{
+	void *n = grow(pv->table, &pv->cap_table, pv->params.m, sizeof(*pv->table));
+
+	pv->rc = -ENOMEM;
+	snprintf(pv->err, sizeof(pv->err), "out of memory");
 	if (!n)
-		goto nomem;
+		return;
 	pv->table = n;
-	rc = publisher_compile_table(&mv->cfg, pv->backends, pv->n_backends, pv->table, &pv->m,
-				     err, sizeof(err));
-	p->st.compiles++;
-	if (rc < 0) {
-		/* Validation makes this unreachable; if it happens anyway,
-		 * the VIP drops rather than forwarding by a stale table. */
+	pv->rc = sluice_vip_compile_cached(&pv->params, pv->backends, pv->n_backends, pv->table,
+					   &pv->m, &pv->cache, pv->err, sizeof(pv->err));
+	/* Validation makes a failure unreachable; if it happens anyway, the
+	 * VIP drops rather than forwarding by a stale table. */
+	if (pv->rc < 0)
 		pv->m = 0;
-		slog_rl(&compile_rl, SLOG_ERR, "VIP id %u: table not compiled: %s", id, err);
-	}
-	return;
-nomem:
-	slog_rl(&compile_rl, SLOG_ERR, "VIP id %u: out of memory compiling its table", id);
+}
+
+static void report_compile(struct publisher *p, __u16 id)
+{
+	p->st.compiles++;
+	if (p->vips[id].rc < 0)
+		slog_rl(&compile_rl, SLOG_ERR, "VIP id %u: table not compiled: %s", id,
+			p->vips[id].err);
 }
 
 /* Equal in every part a reader may use (generation aside). */
@@ -216,37 +262,18 @@ bool publisher_poll_ack(struct publisher *p)
 	return true;
 }
 
-int publisher_flush(struct publisher *p)
+/* The compiled VIPs into the free slot, and publish it unless it equals
+ * the snapshot in force. seq: the last change it holds; change_ns: when
+ * the first of them was made; t0/t1: the compile's span. */
+static int finish_flush(struct publisher *p, __u64 seq, __u64 change_ns, __u64 t0, __u64 t1)
 {
 	struct sluice_snapshot *next;
 	const struct sluice_snapshot *cur;
-	__u64 t0, t1, t2, gen, seq;
+	__u64 t2, gen;
 	size_t n = 0;
 	char err[256];
 	int rc;
 
-	if (p->in_flight && !publisher_poll_ack(p))
-		return -EAGAIN;
-	if (!p->any_dirty && !p->touched) {
-		advance(p, p->seq);
-		return 0;
-	}
-	/* The slot to fill last held generation - 1: free once every live
-	 * lcore is on the current one. Never wait here: the loop retries. */
-	if (sluice_config_wait_reclaim(p->cfg, status_of(p), p->stale_ns, 0) < 0)
-		return -EAGAIN;
-	t0 = sluice_now_ns();
-	if (!p->change_ns)
-		p->change_ns = t0;
-	seq = p->seq; /* every change so far goes into this snapshot */
-	for (unsigned int id = 0; p->any_dirty && id < SLUICE_MAX_VIPS; id++)
-		if (p->dirty[id]) {
-			p->dirty[id] = false;
-			compile_vip(p, (__u16)id);
-		}
-	p->any_dirty = false;
-	p->touched = false;
-	t1 = sluice_now_ns();
 	for (unsigned int id = 0; id < SLUICE_MAX_VIPS; id++) {
 		const struct pub_vip *pv = &p->vips[id];
 
@@ -265,7 +292,6 @@ int publisher_flush(struct publisher *p)
 		/* Unreachable within the validated capacities; the changes
 		 * are dropped, loudly, rather than retried forever. */
 		slog(SLOG_ERR, "snapshot not published: %s", err);
-		p->change_ns = 0;
 		advance(p, seq);
 		return rc;
 	}
@@ -274,17 +300,15 @@ int publisher_flush(struct publisher *p)
 	cur = gen ? p->cfg->slot[gen & 1] : NULL;
 	if (cur && snapshot_same(next, cur)) {
 		p->st.unchanged++;
-		p->change_ns = 0;
 		advance(p, seq);
 		return 0;
 	}
 	gen = sluice_config_publish(p->cfg);
 	p->in_flight = true;
 	p->in_flight_gen = gen;
-	p->in_flight_change_ns = p->change_ns;
+	p->in_flight_change_ns = change_ns;
 	p->in_flight_seq = seq;
 	p->ack_polls = 0;
-	p->change_ns = 0;
 	p->st.publishes++;
 	p->st.last_compile_ns = t1 - t0;
 	p->st.last_fill_ns = t2 - t1;
@@ -292,6 +316,83 @@ int publisher_flush(struct publisher *p)
 		p->hooks.published(p->hooks.ctx, next, gen);
 	publisher_poll_ack(p);
 	return 1;
+}
+
+static void post_job(struct publisher *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->job_posted = true;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void *worker_main(void *arg)
+{
+	struct publisher *p = arg;
+	__u64 one = 1;
+
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		while (!p->job_posted && !p->quit)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->quit) {
+			pthread_mutex_unlock(&p->mu);
+			return NULL;
+		}
+		p->job_posted = false;
+		pthread_mutex_unlock(&p->mu);
+		for (unsigned int i = 0; i < p->job_n; i++)
+			compile_prepared(&p->vips[p->job_ids[i]]);
+		/* The write orders the job's results before the loop's read. */
+		while (write(p->done_fd, &one, sizeof(one)) < 0 && errno == EINTR)
+			;
+	}
+}
+
+int publisher_flush(struct publisher *p)
+{
+	__u64 t0, seq, change_ns;
+
+	if (p->compiling)
+		return -EINPROGRESS;
+	if (p->in_flight && !publisher_poll_ack(p))
+		return -EAGAIN;
+	if (!p->any_dirty && !p->touched) {
+		advance(p, p->seq);
+		return 0;
+	}
+	/* The slot to fill last held generation - 1: free once every live
+	 * lcore is on the current one. Never wait here: the loop retries. */
+	if (sluice_config_wait_reclaim(p->cfg, status_of(p), p->stale_ns, 0) < 0)
+		return -EAGAIN;
+	t0 = sluice_now_ns();
+	/* Every change so far goes into this snapshot; later ones start the
+	 * next span. */
+	change_ns = p->change_ns ? p->change_ns : t0;
+	p->change_ns = 0;
+	seq = p->seq;
+	p->job_n = 0;
+	for (unsigned int id = 0; p->any_dirty && id < SLUICE_MAX_VIPS; id++)
+		if (p->dirty[id]) {
+			p->dirty[id] = false;
+			if (prepare_vip(p, (__u16)id))
+				p->job_ids[p->job_n++] = (__u16)id;
+		}
+	p->any_dirty = false;
+	p->touched = false;
+	if (p->has_worker && p->job_n) {
+		p->compiling = true;
+		p->job_seq = seq;
+		p->job_change_ns = change_ns;
+		p->job_t0 = t0;
+		post_job(p);
+		return -EINPROGRESS;
+	}
+	for (unsigned int i = 0; i < p->job_n; i++) {
+		compile_prepared(&p->vips[p->job_ids[i]]);
+		report_compile(p, p->job_ids[i]);
+	}
+	return finish_flush(p, seq, change_ns, t0, sluice_now_ns());
 }
 
 static void arm_ack_timer(struct publisher *p)
@@ -309,8 +410,30 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd, (void)what;
 	rc = publisher_flush(p);
+	if (rc == -EINPROGRESS)
+		return; /* the worker's done_cb carries on */
 	if (rc == -EAGAIN || p->in_flight)
 		arm_ack_timer(p); /* it flushes again once the lcores caught up */
+	else if (p->any_dirty || p->touched)
+		event_active(p->flush_ev, EV_TIMEOUT, 0);
+}
+
+/* The worker compiled the job: publish it, then go on as flush_cb does. */
+static void done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct publisher *p = arg;
+	__u64 v;
+
+	(void)what;
+	if (read(fd, &v, sizeof(v)) < 0 || !p->compiling)
+		return;
+	p->compiling = false;
+	for (unsigned int i = 0; i < p->job_n; i++)
+		report_compile(p, p->job_ids[i]);
+	/* A failure is logged there; the loop goes on either way. */
+	finish_flush(p, p->job_seq, p->job_change_ns, p->job_t0, sluice_now_ns());
+	if (p->in_flight)
+		arm_ack_timer(p);
 	else if (p->any_dirty || p->touched)
 		event_active(p->flush_ev, EV_TIMEOUT, 0);
 }
@@ -334,8 +457,9 @@ static void schedule(struct publisher *p)
 		p->change_ns = sluice_now_ns();
 	if (!p->flush_ev)
 		return; /* no event loop: the caller flushes */
-	/* While a generation is in flight the ack timer flushes when done. */
-	if (!p->in_flight && !event_pending(p->ack_ev, EV_TIMEOUT, NULL))
+	/* While a generation is in flight the ack timer flushes when done;
+	 * while one compiles, done_cb does. */
+	if (!p->in_flight && !p->compiling && !event_pending(p->ack_ev, EV_TIMEOUT, NULL))
 		event_active(p->flush_ev, EV_TIMEOUT, 0);
 }
 
@@ -367,6 +491,31 @@ void publisher_set_stale_ns(struct publisher *p, __u64 stale_ns)
 	p->stale_ns = stale_ns;
 }
 
+static int start_worker(struct publisher *p)
+{
+	sigset_t all, old;
+	int rc;
+
+	p->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (p->done_fd < 0)
+		return -errno;
+	p->done_ev = event_new(p->base, p->done_fd, EV_READ | EV_PERSIST, done_cb, p);
+	if (!p->done_ev || event_add(p->done_ev, NULL) < 0)
+		return -ENOMEM;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	/* Signals (SIGTERM, SIGHUP) are the loop's: the worker blocks them
+	 * all, so the kernel never picks it to run a handler. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&p->worker, NULL, worker_main, p);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		return -rc;
+	p->has_worker = true;
+	return 0;
+}
+
 struct publisher *publisher_create(struct event_base *base, struct sluice_config_region *cfg,
 				   const struct model *m, const struct publisher_hooks *hooks)
 {
@@ -374,6 +523,7 @@ struct publisher *publisher_create(struct event_base *base, struct sluice_config
 
 	if (!p)
 		return NULL;
+	p->done_fd = -1;
 	p->base = base;
 	p->cfg = cfg;
 	p->model = m;
@@ -383,7 +533,7 @@ struct publisher *publisher_create(struct event_base *base, struct sluice_config
 	if (base) {
 		p->flush_ev = event_new(base, -1, 0, flush_cb, p);
 		p->ack_ev = evtimer_new(base, ack_cb, p);
-		if (!p->flush_ev || !p->ack_ev) {
+		if (!p->flush_ev || !p->ack_ev || start_worker(p) < 0) {
 			publisher_destroy(p);
 			return NULL;
 		}
@@ -395,6 +545,19 @@ void publisher_destroy(struct publisher *p)
 {
 	if (!p)
 		return;
+	if (p->has_worker) {
+		pthread_mutex_lock(&p->mu);
+		p->quit = true; /* after the job in hand, if any */
+		pthread_cond_signal(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		pthread_join(p->worker, NULL);
+		pthread_mutex_destroy(&p->mu);
+		pthread_cond_destroy(&p->cv);
+	}
+	if (p->done_ev)
+		event_free(p->done_ev);
+	if (p->done_fd >= 0)
+		close(p->done_fd);
 	if (p->flush_ev)
 		event_free(p->flush_ev);
 	if (p->ack_ev)
@@ -402,6 +565,7 @@ void publisher_destroy(struct publisher *p)
 	for (unsigned int i = 0; i < SLUICE_MAX_VIPS; i++) {
 		free(p->vips[i].backends);
 		free(p->vips[i].table);
+		sluice_maglev_cache_free(&p->vips[i].cache);
 	}
 	free(p);
 }
@@ -441,5 +605,5 @@ void publisher_get_stats(const struct publisher *p, struct publisher_stats *out)
 {
 	*out = p->st;
 	out->generation = __atomic_load_n(&p->cfg->hdr->generation, __ATOMIC_RELAXED);
-	out->busy = p->in_flight || p->any_dirty || p->touched;
+	out->busy = p->in_flight || p->compiling || p->any_dirty || p->touched;
 }

@@ -12,6 +12,9 @@
  * published: a restarted sluiced with an unchanged configuration moves no
  * flow, and no generation is spent on a change that changes nothing.
  *
+ * Tables compile on a worker thread when the publisher has an event loop
+ * (publisher.c says how the model stays the loop's alone).
+ *
  * One publish is in flight at a time. Changes that arrive meanwhile are
  * collected and go out together once the lcores have caught up, so the
  * slot being rewritten is never one an lcore may still read.
@@ -102,7 +105,9 @@ bool publisher_pending(const struct publisher *p, __u64 seq, __u64 *gen, __u32 *
 /* Do the pending work now, without the event loop (start-up, benchmark):
  * compile, fill, publish. Returns 1 when a generation went out, 0 when
  * nothing had to, -EAGAIN when the previous generation is still being
- * acknowledged, -errno on failure. */
+ * acknowledged, -errno on failure. A publisher made with an event loop
+ * compiles on its worker thread instead and returns -EINPROGRESS: the loop
+ * publishes when the worker is done. */
 int publisher_flush(struct publisher *p);
 /* Check the acknowledgements of the generation in flight; returns true
  * when none is in flight any more (and records its latency). */

@@ -19,6 +19,8 @@
 
 #include "model.h"
 #include "overlay.h"
+#include "persist.h"
+#include "statetext.h"
 #include "snapshot.h"
 
 static char msg[512];
@@ -235,6 +237,81 @@ static void test_json_round_trip(void **state)
 	conf_free(&eff);
 	conf_free(&eff2);
 	conf_free(&small);
+	conf_free(&base);
+}
+
+/* The state text sluiced writes straight from the overlay and the model
+ * says what the JSON library's rendering of the same says: every kind of
+ * entry, IPv6, many backends, ids. */
+static void test_state_text(void **state)
+{
+	struct sluice_vip_key a = key("10.0.0.1:80"), b = key("10.0.0.2:53/udp");
+	struct sluice_addr x2 = addr("10.0.1.2"), x1 = addr("10.0.1.1");
+	struct conf base, eff;
+	struct conf_vip spec;
+	struct overlay ov = {0};
+	struct model m;
+	json_t *ids, *want, *got, *host;
+	char *t_want, *t_got;
+	(void)state;
+
+	load(base_text, &base);
+	apply(&ov, &base, &eff);
+	for (unsigned int i = 0; i < 40; i++) {
+		struct conf_backend nb = {.weight = 1 + i, .state = SLUICE_BACKEND_ACTIVE,
+					  .has_mac = true, .mac = {2, 0, 0, 0, 1, (__u8)i}};
+		char s[32];
+
+		snprintf(s, sizeof(s), "10.0.3.%u", i + 1);
+		nb.addr = addr(s);
+		assert_int_equal(overlay_backend_add(&ov, &base, &eff, &a, &nb, &e), 0);
+	}
+	assert_int_equal(overlay_backend_set(&ov, &base, &eff, &a, &x2, true, 7, true,
+					     SLUICE_BACKEND_DRAINING, &e), 0);
+	assert_int_equal(overlay_backend_del(&ov, &base, &eff, &a, &x1, &e), 0);
+	spec = *conf_find_vip(&base, &b);
+	spec.key = key("[2001:db8::1]:443");
+	spec.backends = NULL;
+	spec.n_backends = 0;
+	assert_int_equal(overlay_vip_add(&ov, &base, &eff, &spec, &e), 0);
+	assert_int_equal(overlay_vip_del(&ov, &base, &eff, &b, &e), 0);
+	conf_free(&eff);
+	apply(&ov, &base, &eff);
+	model_init(&m);
+	assert_int_equal(model_sync(&m, &eff, NULL), 0);
+	ids = model_ids_to_json(&m);
+	t_want = persist_render(&ov, ids);
+	t_got = statetext_render(&ov, &m, NULL);
+	assert_non_null(t_got);
+	want = json_loads(t_want, 0, NULL);
+	got = json_loads(t_got, 0, NULL);
+	assert_non_null(got);
+	assert_true(json_equal(want, got));
+	/* The test covers what it says: 40 added, one changed, one deleted. */
+	assert_int_equal(json_array_size(json_object_get(json_object_get(got, "overlay"),
+							 "backends")), 42);
+	json_decref(want);
+	json_decref(got);
+	free(t_want);
+	free(t_got);
+	/* With the host's state (the drain) as well. */
+	host = json_pack("{s:b, s:I}", "drained", 1, "drained_at_ms", (json_int_t)1234567);
+	t_want = persist_render_all(&ov, ids, host);
+	t_got = statetext_render(&ov, &m, host);
+	assert_non_null(t_got);
+	want = json_loads(t_want, 0, NULL);
+	got = json_loads(t_got, 0, NULL);
+	assert_non_null(got);
+	assert_true(json_equal(want, got));
+	json_decref(host);
+	json_decref(want);
+	json_decref(got);
+	json_decref(ids);
+	free(t_want);
+	free(t_got);
+	model_destroy(&m, NULL);
+	overlay_free(&ov);
+	conf_free(&eff);
 	conf_free(&base);
 }
 
@@ -458,6 +535,7 @@ int main(void)
 		cmocka_unit_test(test_backend_edits),	cmocka_unit_test(test_vip_edits),
 		cmocka_unit_test(test_json_round_trip), cmocka_unit_test(test_json_refused),
 		cmocka_unit_test(test_ids_and_changes), cmocka_unit_test(test_ids_from_snapshot),
+		cmocka_unit_test(test_state_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,6 +4,7 @@
  * algorithm. Quality bounds are in table_quality_test.c. */
 #include <errno.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -284,6 +285,61 @@ static void test_maglev_equals_reference(void **state)
 		}
 }
 
+/* A VIP compiled again and again through one cache, as sluiced does on
+ * every change (add, remove, weight, drain, the seed or M changing under
+ * it), gives after each change the table a build from scratch gives. */
+static void test_cached_equals_from_scratch(void **state)
+{
+	enum { POOL = 300, CHANGES = 200 };
+	struct sluice_table_backend pool[POOL], cur[POOL];
+	bool in[POOL] = {false};
+	struct sluice_maglev_cache cache = {0};
+	struct sluice_table_params p = {.algo = SLUICE_ALGO_MAGLEV, .m = 16381, .seed = 5};
+	__u16 *t0 = malloc(65537 * sizeof(*t0)), *t1 = malloc(65537 * sizeof(*t1));
+	uint64_t rng = 4242;
+	unsigned int reused = 0;
+	char err[128];
+	(void)state;
+
+	for (unsigned int i = 0; i < POOL; i++) {
+		pool[i] = fx_backend(i, i % 4 == 0, 1 + i % 5);
+		in[i] = i < 100;
+	}
+	for (unsigned int c = 0; c < CHANGES; c++) {
+		unsigned int k = (unsigned int)(test_rand(&rng) % POOL), what = c % 7;
+		size_t n = 0;
+		int r0, r1;
+
+		if (what <= 1)
+			in[k] = !in[k];				/* add or remove */
+		else if (what == 2)
+			pool[k].weight = (__u32)(test_rand(&rng) % 10); /* weight, 0 = drain */
+		else if (what == 3)
+			pool[k].weight = pool[k].weight ? 0 : 3; /* drain, health flip */
+		else if (c == 60)
+			p.seed++;				/* every permutation moves */
+		else if (c == 120)
+			p.m = 65537;
+		for (unsigned int i = 0; i < POOL; i++)
+			if (in[i])
+				cur[n++] = pool[i];
+		shuffle(cur, n, &rng); /* callers hand backends in any order */
+		if (n == 0 || (__u64)p.m < 16ull * n)
+			continue;
+		r0 = sluice_table_build(&p, cur, n, t0, NULL, err, sizeof(err));
+		r1 = sluice_table_build_cached(&p, cur, n, t1, NULL, &cache, err, sizeof(err));
+		assert_int_equal(r0, r1);
+		if (r0 == 0)
+			assert_memory_equal(t0, t1, p.m * sizeof(*t0));
+		reused += cache.n == n;
+	}
+	/* The cache did hold the set after the builds that had weights. */
+	assert_true(reused > CHANGES / 2);
+	sluice_maglev_cache_free(&cache);
+	free(t0);
+	free(t1);
+}
+
 static void test_algo_names(void **state)
 {
 	enum sluice_table_algo a;
@@ -306,6 +362,7 @@ int main(void)
 		cmocka_unit_test(test_sorted_order_and_values),
 		cmocka_unit_test(test_weight_zero_gets_no_slots),
 		cmocka_unit_test(test_maglev_equals_reference),
+		cmocka_unit_test(test_cached_equals_from_scratch),
 		cmocka_unit_test(test_algo_names),
 	};
 
