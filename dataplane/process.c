@@ -35,9 +35,10 @@ static void limit_init(struct sluice_dp_limit *l, uint64_t rate, uint64_t hz, ui
 	l->last = now;
 }
 
-/* Take a token. The refill is lazy (only when short), which is exact for a
- * token bucket: the level only falls between refills. */
-static inline bool limit_take(struct sluice_dp_limit *l, uint64_t hz, uint64_t now)
+/* A token is there (taken if take). The refill is lazy (only when short),
+ * which is exact for a token bucket: the level only falls between
+ * refills. */
+static inline bool limit_take(struct sluice_dp_limit *l, uint64_t hz, uint64_t now, bool take)
 {
 	if (l->rate == 0)
 		return true;
@@ -53,7 +54,8 @@ static inline bool limit_take(struct sluice_dp_limit *l, uint64_t hz, uint64_t n
 		if (l->level < hz)
 			return false;
 	}
-	l->level -= hz;
+	if (take)
+		l->level -= hz;
 	return true;
 }
 
@@ -109,7 +111,7 @@ static int too_big(struct sluice_dp_lcore *lc, struct rte_mbuf *m, const struct 
 
 	if (p->kind != SLUICE_PKT_FLOW || (p->family == SLUICE_FAMILY_V4 && !p->ip_df))
 		return SLUICE_DROP_TOO_BIG;
-	if (room < 0 || !limit_take(&lc->icmp_limit, lc->cfg->tsc_hz, now))
+	if (room < 0 || !limit_take(&lc->icmp_limit, lc->cfg->tsc_hz, now, true))
 		return SLUICE_DROP_TOO_BIG;
 	if (sluice_too_big_quote(data, data + rte_pktmbuf_data_len(m), p, quote) < 0)
 		return SLUICE_DROP_TOO_BIG;
@@ -165,7 +167,12 @@ static inline int do_flow(struct sluice_dp_lcore *lc, const struct sluice_snapsh
 	const struct sluice_pkt *p = &s->p;
 	const struct sluice_vip *vip = s->vip;
 	const struct sluice_backend *be = NULL;
-	struct sluice_ft_entry *e = sluice_ft_lookup(lc->ft, &p->key, s->ft_hash, tick);
+	/* Over the insert cap a bare SYN is a new flow by the table, without
+	 * a look at the flow table, as in the XDP path (docs/dataplane.md): a
+	 * SYN retransmitted for a flow that has an entry too. */
+	bool over = unlikely(sluice_bare_syn(p)) &&
+		    !limit_take(&lc->syn_limit, lc->cfg->tsc_hz, now, false);
+	struct sluice_ft_entry *e = over ? NULL : sluice_ft_lookup(lc->ft, &p->key, s->ft_hash, tick);
 
 	if (e) {
 		/* Stay by sluice_flow_stays, and while the VIP's seed is the
@@ -207,7 +214,7 @@ static inline int do_flow(struct sluice_dp_lcore *lc, const struct sluice_snapsh
 		if (unlikely(!be))
 			return SLUICE_DROP_NO_BACKEND;
 		if (p->kind == SLUICE_PKT_FLOW) {
-			if (likely(limit_take(&lc->syn_limit, lc->cfg->tsc_hz, now))) {
+			if (likely(!over && limit_take(&lc->syn_limit, lc->cfg->tsc_hz, now, true))) {
 				e = sluice_ft_insert(lc->ft, &p->key, s->ft_hash,
 						     sluice_flow_class(p->l4_proto, p->tcp_flags,
 								       SLUICE_FLOW_TCP),
