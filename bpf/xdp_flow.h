@@ -107,11 +107,15 @@ static SLUICE_INLINE int vip_find(const struct sluice_pkt *p, const struct sluic
 }
 
 /* The client claims to be a VIP (sluice_source_is_vip in shm.h, the DPDK
- * path's rule): checked for new flows only. Inlined: as a BPF subprogram
- * (a call that took the packet's address) it kept struct sluice_pkt in
- * memory on every path, and a non-VIP pass cost 17 ns net instead of 13
- * (docs/xdp.md, "performance"). */
-static SLUICE_INLINE int source_is_vip(const struct sluice_pkt *p, const struct vip_hit *vip)
+ * path's rule): checked for new flows only. A BPF subprogram, not inlined:
+ * its probe loop would otherwise be a second copy in the program, for a
+ * path established flows never take. Taking the packet's address keeps
+ * struct sluice_pkt in memory on every path; inlined (or given scalars),
+ * the parser's results stay in registers and a non-VIP pass costs ~4 ns
+ * less, but an established flow ~4-5 ns more (docs/xdp.md, "program
+ * size"), so it stays as it is. */
+static __attribute__((noinline)) int source_is_vip(const struct sluice_pkt *p,
+						    const struct vip_hit *vip)
 {
 	return vip_lookup(p, vip->cfg, vip->version, p->key.words[0], p->key.words[1],
 			  p->key.sport) != NULL;
