@@ -8,7 +8,10 @@
 #
 # --json prints one document:
 #   {"floor_ns":..,"runs":[{"scenario":"syn_new_flow","ns":..,"net_ns":..},
-#                          {"scenario":"established",..},{"scenario":"non_vip_pass",..}],...}
+#                          {"scenario":"established",..},{"scenario":"non_vip_pass",..},
+#                          {"scenario":"syn_over_budget",..}],...,
+#    "flow_table":{"flows":..,"bytes":..,"bytes_per_flow":..},
+#    "program":{"xlated_insns":..,"jited_bytes":..,"verified_insns":..}}
 # DIR (default: build, or $SLUICE_BUILD_DIR) is configured and the
 # benchmark built in it when needed.
 set -euo pipefail

@@ -108,8 +108,12 @@ static SLUICE_INLINE int vip_find(const struct sluice_pkt *p, const struct sluic
 
 /* The client claims to be a VIP (sluice_source_is_vip in shm.h, the DPDK
  * path's rule): checked for new flows only. A BPF subprogram, not inlined:
- * its probe loop would otherwise be a second unrolled copy in the program
- * (~800 instructions), for a path established flows never take. */
+ * its probe loop would otherwise be a second copy in the program, for a
+ * path established flows never take. Taking the packet's address keeps
+ * struct sluice_pkt in memory on every path; inlined (or given scalars),
+ * the parser's results stay in registers and a non-VIP pass costs ~4 ns
+ * less, but an established flow ~4-5 ns more (docs/xdp.md, "program
+ * size"), so it stays as it is. */
 static __attribute__((noinline)) int source_is_vip(const struct sluice_pkt *p,
 						    const struct vip_hit *vip)
 {
@@ -266,12 +270,13 @@ static SLUICE_INLINE void flow_set_backend(struct sluice_xdp_flow *f, __u64 id, 
 	f->ref = w.ref;
 }
 
-/* Take a token of the flood guard (xdp_abi.h): 1, or 0 when the CPU is
- * over its budget. The refill is lazy, only when the level is short: exact
- * for a token bucket, and the clock is read only then. The clock is
- * jiffies, a load (bpf_ktime_get_ns cost ~20 ns a packet here, on exactly
- * the packets a flood is made of). */
-static SLUICE_INLINE int syn_take(__u32 rate)
+/* The flood guard (xdp_abi.h): 1 when the CPU has a token left for a new
+ * flow's entry (taken if take), 0 when it is over its budget. The refill
+ * is lazy, only when the level is short: exact for a token bucket, and
+ * the clock is read only then. The clock is jiffies, a load
+ * (bpf_ktime_get_ns cost ~20 ns a packet here, on exactly the packets a
+ * flood is made of). */
+static SLUICE_INLINE int syn_take(__u32 rate, int take)
 {
 	__u64 hz = CONFIG_HZ ? CONFIG_HZ : SLUICE_XDP_DEFAULT_HZ, now, dt, level, burst;
 	struct sluice_xdp_syn_budget *b;
@@ -296,59 +301,21 @@ static SLUICE_INLINE int syn_take(__u32 rate)
 		if (level < hz)
 			return 0;
 	}
-	b->level -= hz;
+	if (take)
+		b->level -= hz;
 	return 1;
 }
 
-/*
- * The backend of the packet's flow: the one its flow entry names if that
- * backend still belongs to the VIP and keeps flows, else the table's pick
- * (recorded for TCP/UDP). *be_id receives its id; *hash the XXH64 flow
- * hash when it was computed for the pick (*hashed = 1). NULL: no backend
- * (*why says why: no_backend, or martian_source for a new flow whose client
- * is a VIP).
- */
+/* The table's pick for a flow of vip, with its flow hash (*hash, *hashed
+ * = 1); NULL when the VIP has none (table_mismatch counted when its table
+ * is missing). */
 static SLUICE_INLINE const struct sluice_backend *
-flow_backend(struct sluice_xdp_stats *st, const struct sluice_pkt *p, const struct vip_hit *vip,
-	     __u32 *be_id, __u64 *hash, int *hashed, __u8 *why)
+table_backend(struct sluice_xdp_stats *st, const struct sluice_pkt *p, const struct vip_hit *vip,
+	      __u32 *be_id, __u64 *hash, int *hashed)
 {
-	__u64 fid = sluice_xdp_flow_id(&p->key, vip->hash_seed);
-	__u32 ia = sluice_xdp_flow_set_of(fid, 0), ib = sluice_xdp_flow_set_of(fid, 1);
-	__u32 now = flow_now(), id;
-	struct sluice_xdp_flow_set *a, *b;
 	const struct sluice_backend *be;
-	struct sluice_xdp_flow *f, ids;
-	int pick, live;
-
-	a = bpf_map_lookup_elem(&flows, &ia);
-	b = bpf_map_lookup_elem(&flows, &ib);
-	if (!a || !b)
-		return NULL;
-
-	f = flow_find(a, fid, now, &ids.ref);
-	if (!f && !set_has_unused(a))
-		f = flow_find(b, fid, now, &ids.ref);
-	if (f) {
-		st->xdp.flow_hits++;
-		id = ids.backend_id;
-		be = bpf_map_lookup_elem(&backends, &id);
-		if (sluice_flow_stays(be, ids.vip_id, vip->id)) {
-			if (!sluice_syn_reopens(p, f->seen & 3, be->state, be->weight)) {
-				if (p->kind == SLUICE_PKT_FLOW)
-					flow_touch(f, p, now);
-				*be_id = id;
-				return be;
-			}
-			st->lcore.flow_reopened++;
-		}
-	} else {
-		st->xdp.flow_misses++;
-		/* New flows only, as the DPDK path: packet.h, shm.h. */
-		if (sluice_martian_key(&p->key) || source_is_vip(p, vip)) {
-			*why = SLUICE_DROP_MARTIAN;
-			return NULL;
-		}
-	}
+	__u32 id;
+	int pick;
 
 	*hash = sluice_flow_hash(&p->key, vip->hash_seed);
 	*hashed = 1;
@@ -365,6 +332,75 @@ flow_backend(struct sluice_xdp_stats *st, const struct sluice_pkt *p, const stru
 	if (!be || be->state == SLUICE_BACKEND_ABSENT || be->vip_id != vip->id)
 		return NULL;
 	*be_id = id;
+	return be;
+}
+
+/*
+ * The backend of the packet's flow: the one its flow entry names if that
+ * backend still belongs to the VIP and keeps flows, else the table's pick
+ * (recorded for TCP/UDP). *be_id receives its id; *hash the XXH64 flow
+ * hash when it was computed for the pick (*hashed = 1). NULL: no backend
+ * (*why says why: no_backend, or martian_source for a new flow whose client
+ * is a VIP).
+ */
+static SLUICE_INLINE const struct sluice_backend *
+flow_backend(struct sluice_xdp_stats *st, const struct sluice_pkt *p, const struct vip_hit *vip,
+	     __u32 *be_id, __u64 *hash, int *hashed, __u8 *why)
+{
+	struct sluice_xdp_flow_set *a = NULL, *b = NULL;
+	struct sluice_xdp_flow *f = NULL, ids;
+	const struct sluice_backend *be;
+	__u32 ia, ib, now = 0, id;
+	__u64 fid = 0;
+	int live, over;
+
+	/* The flood path: over the budget a bare SYN is a new connection,
+	 * forwarded by the table without a look at the flow table (whose
+	 * random lines are most of a new flow's cost), as Katran does. A SYN
+	 * retransmitted for a flow that has an entry goes by the table too:
+	 * the same backend unless the table changed since the entry was
+	 * made. The DPDK path does the same (docs/xdp.md, "flood guard"). */
+	over = sluice_bare_syn(p) && !syn_take(vip->cfg->syn_rate, 0);
+	if (!over) {
+		fid = sluice_xdp_flow_id(&p->key, vip->hash_seed);
+		ia = sluice_xdp_flow_set_of(fid, 0);
+		ib = sluice_xdp_flow_set_of(fid, 1);
+		now = flow_now();
+		a = bpf_map_lookup_elem(&flows, &ia);
+		b = bpf_map_lookup_elem(&flows, &ib);
+		if (!a || !b)
+			return NULL;
+		f = flow_find(a, fid, now, &ids.ref);
+		if (!f && !set_has_unused(a))
+			f = flow_find(b, fid, now, &ids.ref);
+	}
+	if (f) {
+		st->xdp.flow_hits++;
+		id = ids.backend_id;
+		be = bpf_map_lookup_elem(&backends, &id);
+		if (sluice_flow_stays(be, ids.vip_id, vip->id)) {
+			if (!sluice_syn_reopens(p, f->seen & 3, be->state, be->weight)) {
+				if (p->kind == SLUICE_PKT_FLOW)
+					flow_touch(f, p, now);
+				*be_id = id;
+				return be;
+			}
+			st->lcore.flow_reopened++;
+		}
+	} else {
+		if (!over)
+			st->xdp.flow_misses++;
+		/* New flows only, as the DPDK path: packet.h, shm.h. */
+		if (sluice_martian_key(&p->key) || source_is_vip(p, vip)) {
+			*why = SLUICE_DROP_MARTIAN;
+			return NULL;
+		}
+	}
+
+	be = table_backend(st, p, vip, be_id, hash, hashed);
+	if (!be)
+		return NULL;
+	id = *be_id;
 
 	if (f) {
 		/* Re-picked: the entry follows, also for an ICMP error (whose
@@ -378,7 +414,7 @@ flow_backend(struct sluice_xdp_stats *st, const struct sluice_pkt *p, const stru
 	}
 	if (p->kind != SLUICE_PKT_FLOW)
 		return be; /* no entry for a flow known only from an ICMP error */
-	if (!syn_take(vip->cfg->syn_rate)) {
+	if (over || !syn_take(vip->cfg->syn_rate, 1) || !a || !b) {
 		/* Over the budget: still consistent, by table. */
 		st->lcore.flow_insert_capped++;
 		return be;

@@ -29,25 +29,31 @@ static inline void sluice_dp_limit_init(struct sluice_dp_limit *l, uint64_t rate
 	l->last = now;
 }
 
-/* Take a token. The refill is lazy (only when short), which is exact for a
- * token bucket: the level only falls between refills. */
+/* Whether a token is there, refilling first. The refill is lazy (only
+ * when short), which is exact for a token bucket: the level only falls
+ * between refills. */
+static inline bool sluice_dp_limit_has(struct sluice_dp_limit *l, uint64_t hz, uint64_t now)
+{
+	if (l->rate == 0 || l->level >= hz)
+		return true;
+	uint64_t dt = now - l->last;
+
+	if (dt > hz)
+		dt = hz;
+	l->level += dt * l->rate;
+	if (l->level > l->cap)
+		l->level = l->cap;
+	l->last = now;
+	return l->level >= hz;
+}
+
+/* Take a token if there is one. */
 static inline bool sluice_dp_limit_take(struct sluice_dp_limit *l, uint64_t hz, uint64_t now)
 {
-	if (l->rate == 0)
-		return true;
-	if (l->level < hz) {
-		uint64_t dt = now - l->last;
-
-		if (dt > hz)
-			dt = hz;
-		l->level += dt * l->rate;
-		if (l->level > l->cap)
-			l->level = l->cap;
-		l->last = now;
-		if (l->level < hz)
-			return false;
-	}
-	l->level -= hz;
+	if (!sluice_dp_limit_has(l, hz, now))
+		return false;
+	if (l->rate)
+		l->level -= hz;
 	return true;
 }
 

@@ -146,7 +146,12 @@ static inline int do_flow(struct sluice_dp_lcore *lc, const struct sluice_snapsh
 	const struct sluice_vip *vip = s->vip;
 	const struct sluice_backend *be = NULL;
 	struct sluice_ft *ft = lc->ft;
-	uint32_t e = sluice_ft_lookup(ft, s->ft_hash, tick);
+	/* Over the insert cap a bare SYN is a new flow by the table, without
+	 * a look at the flow table, as in the XDP path (docs/dataplane.md): a
+	 * SYN retransmitted for a flow that has an entry too. */
+	bool over = unlikely(sluice_bare_syn(p)) &&
+		    !sluice_dp_limit_has(&lc->syn_limit, lc->cfg->tsc_hz, now);
+	uint32_t e = over ? SLUICE_FT_MISS : sluice_ft_lookup(ft, s->ft_hash, tick);
 
 	s->hash_known = false;
 	if (e != SLUICE_FT_MISS) {
@@ -182,7 +187,7 @@ static inline int do_flow(struct sluice_dp_lcore *lc, const struct sluice_snapsh
 		if (unlikely(!be))
 			return SLUICE_DROP_NO_BACKEND;
 		if (p->kind == SLUICE_PKT_FLOW) {
-			if (likely(sluice_dp_limit_take(&lc->syn_limit, lc->cfg->tsc_hz, now))) {
+			if (likely(!over && sluice_dp_limit_take(&lc->syn_limit, lc->cfg->tsc_hz, now))) {
 				e = sluice_ft_insert(ft, s->ft_hash,
 						     sluice_flow_class(p->l4_proto, p->tcp_flags,
 								       SLUICE_FLOW_TCP),

@@ -197,6 +197,14 @@ static SLUICE_INLINE __u8 sluice_flow_class(__u8 proto, __u8 tcp_flags, __u8 cls
 	return cls;
 }
 
+/* A SYN without ACK: the first packet of a TCP connection (or its
+ * retransmission). Only a TCP packet of kind FLOW has flags (the parser
+ * leaves them 0 otherwise). */
+static SLUICE_INLINE int sluice_bare_syn(const struct sluice_pkt *p)
+{
+	return (p->tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) == SLUICE_TCP_SYN;
+}
+
 /*
  * A client that reuses a 5-tuple. A bare SYN (no ACK) that meets the entry
  * of a flow that was closed (FIN or RST seen: class CLOSING), or of a flow
@@ -212,9 +220,8 @@ static SLUICE_INLINE __u8 sluice_flow_class(__u8 proto, __u8 tcp_flags, __u8 cls
 static SLUICE_INLINE int sluice_syn_reopens(const struct sluice_pkt *p, __u8 entry_class,
 					    __u8 backend_state, __u32 backend_weight)
 {
-	/* Flags first: the one test an established packet fails. Only a TCP
-	 * packet of kind FLOW has flags (the parser leaves them 0 otherwise). */
-	return (p->tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) == SLUICE_TCP_SYN &&
+	/* Flags first: the one test an established packet fails. */
+	return sluice_bare_syn(p) &&
 	       (entry_class == SLUICE_FLOW_CLOSING || backend_state != SLUICE_BACKEND_ACTIVE ||
 		backend_weight == 0);
 }
