@@ -30,8 +30,10 @@
 
 /* What the NIC hashes on: the 5-tuple of TCP and UDP over IPv4 and IPv6,
  * the addresses of everything else. Fragments hash on their addresses
- * only (a later fragment carries no ports), so all fragments of a datagram
- * reach one worker. */
+ * only (the FRAG types in RTE_ETH_RSS_IP: a later fragment carries no
+ * ports). A NIC that hashes a first fragment on its ports, or lacks the
+ * FRAG types, spreads a datagram over workers: the workers hand every
+ * fragment to the worker of its addresses (process.c), where its entry is. */
 #define DP_RSS_HF (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP)
 /* Without these a whole family of flows lands on one queue. The rest of
  * DP_RSS_HF (IPv6 extension-header variants, "other" protocols) only some
@@ -271,7 +273,8 @@ static int port_setup(struct dp_app *app, uint16_t port, uint64_t rss_hf,
 	return 0;
 }
 
-/* Where the workers may hand an ICMP error to the flow's worker: ports
+/* Where the workers may hand an ICMP error or an IP fragment to the flow's
+ * worker: ports
  * whose spread they know, i.e. sluice's key and the RETA it programmed,
  * or (--assume-reta) a peer without RSS that spreads flows the same way. */
 static void handoff_setup(struct dp_app *app)
@@ -285,11 +288,12 @@ static void handoff_setup(struct dp_app *app)
 		else if (!app->rss_hf[port] && app->opt.assume_reta)
 			app->opt.dp.reta_size[port] = (uint16_t)app->opt.assume_reta;
 		if (app->opt.dp.reta_size[port])
-			DP_LOG(INFO, "port %u: ICMP errors go to the worker of the flow they quote",
-			       port);
+			DP_LOG(INFO, "port %u: ICMP errors and IP fragments go to the worker of "
+				     "their flow", port);
 		else
 			DP_LOG(INFO, "port %u: the spread of flows over workers is not known: ICMP "
-				     "errors are handled by the worker that receives them", port);
+				     "errors and IP fragments are handled by the worker that "
+				     "receives them", port);
 	}
 }
 

@@ -221,18 +221,22 @@ static int do_neigh(struct sluice_dp_lcore *lc, const struct sluice_snapshot *sn
 	return r == 0 ? SEND : r;
 }
 
-/* The worker whose queue the NIC gives the packets of the flow an ICMP
- * error quotes (RSS with sluice's key and a round-robin RETA, as ports.c
- * sets up), or lc->self when that is unknown or this one. The NIC hashed
- * the error itself on its outer addresses, router to VIP: usually another
- * queue than the flow's. */
+/* The worker whose queue the NIC gives the packets of flow k (RSS with
+ * sluice's key and a round-robin RETA, as ports.c sets up), or lc->self
+ * when that is unknown or this one. Asked for an ICMP error, which the NIC
+ * hashed on its outer addresses (router to VIP), and for an IP fragment,
+ * which it may have hashed on ports that only a first fragment carries.
+ * A fragment's key has ports 0, and the NIC hashes fragments on their
+ * addresses alone (RTE_ETH_RSS_FRAG_IPV4/6 in DP_RSS_HF): the Toeplitz
+ * hash is an XOR of key windows over the input's set bits, so the 5-tuple
+ * hash with zero ports is exactly that address-only hash. */
 static uint16_t flow_owner(const struct sluice_dp_lcore *lc, uint16_t port,
 			   const struct sluice_flow_key *k)
 {
 	uint16_t reta = port < SLUICE_DP_MAX_PORTS ? lc->cfg->reta_size[port] : 0;
 	uint32_t h;
 
-	if (lc->handed || lc->cfg->n_workers < 2 || reta == 0 || (!k->sport && !k->dport))
+	if (lc->handed || lc->cfg->n_workers < 2 || reta == 0)
 		return lc->self;
 	if (k->family == SLUICE_FAMILY_V4) {
 		uint32_t s, d;
@@ -246,6 +250,20 @@ static uint16_t flow_owner(const struct sluice_dp_lcore *lc, uint16_t port,
 					  rte_be_to_cpu_16(k->dport));
 	}
 	return sluice_dp_rss_queue(h, reta, lc->cfg->n_workers);
+}
+
+/* Leave m for the worker that owns flow k, if that is another: true when
+ * it was left (the caller passes it on, see handoff_m). */
+static bool hand_off(struct sluice_dp_lcore *lc, uint16_t port, struct rte_mbuf *m,
+		     const struct sluice_flow_key *k)
+{
+	uint16_t owner = flow_owner(lc, port, k);
+
+	if (owner == lc->self)
+		return false;
+	lc->handoff_m[lc->n_handoff] = m;
+	lc->handoff_to[lc->n_handoff++] = owner;
+	return true;
 }
 
 /* Global settings for this burst: the snapshot's, with our source MAC
@@ -333,18 +351,17 @@ uint16_t sluice_dp_process(struct sluice_dp_lcore *lc, const struct sluice_snaps
 		int r;
 
 		switch (s->p.kind) {
-		case SLUICE_PKT_ICMP_ERR: {
-			uint16_t owner = flow_owner(lc, port, &s->p.key);
-
-			if (owner != lc->self) {
-				lc->handoff_m[lc->n_handoff] = m;
-				lc->handoff_to[lc->n_handoff++] = owner;
+		case SLUICE_PKT_FLOW:
+			/* A fragment's entry (3-tuple) is in the table of the
+			 * worker its addresses hash to, which need not be the
+			 * one the NIC chose for this fragment. */
+			if (unlikely(s->p.fragment) && hand_off(lc, port, m, &s->p.key))
 				continue;
-			}
 			r = do_flow(lc, snap, &g, mtu, m, s, tick, now);
 			break;
-		}
-		case SLUICE_PKT_FLOW:
+		case SLUICE_PKT_ICMP_ERR:
+			if (hand_off(lc, port, m, &s->p.key))
+				continue;
 			r = do_flow(lc, snap, &g, mtu, m, s, tick, now);
 			break;
 		case SLUICE_PKT_ARP:

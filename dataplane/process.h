@@ -79,7 +79,8 @@ struct sluice_dp_lcore {
 	struct sluice_dp_limit icmp_limit;
 	struct sluice_dp_pkt scratch[SLUICE_DP_BURST_MAX];
 	/* Hand-off: an ICMP error about a flow whose packets RSS gives to
-	 * another worker is left here for the caller to pass on (its flow
+	 * another worker, or an IP fragment whose addresses RSS gives to
+	 * another worker, is left here for the caller to pass on (its flow
 	 * entry, the backend the flow really uses, is in that worker's
 	 * table). self: this lcore's queue (= worker) index; handed: the
 	 * burst was handed over already, never pass it on again. */

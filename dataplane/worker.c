@@ -49,7 +49,7 @@ void dp_tx_flush(struct dp_worker *w, uint16_t port)
 	b->n = 0;
 }
 
-/* Pass the ICMP errors this burst left for other workers to their rings.
+/* Pass the ICMP errors and fragments this burst left for other workers to their rings.
  * A full ring drops (counted): the hand-off must never make a worker wait
  * for another. */
 static void handoff_send(struct dp_worker *w)

@@ -120,6 +120,36 @@ static inline void fr_ipv4(struct frame *f, int vlan, uint8_t proto, const uint8
 	f->len = l3 + 20 + l4len + payload;
 }
 
+/* Fragment at byte offset off (a multiple of 8; MF when more) of an IPv4
+ * TCP/UDP datagram with IP ID id: the first carries the L4 header (ports
+ * sport, dport, as fr_ipv4 writes it) and payload bytes after it, a later
+ * one payload bytes only. */
+static inline void fr_ipv4_frag(struct frame *f, uint8_t proto, const uint8_t src[4],
+				const uint8_t dst[4], uint16_t sport, uint16_t dport, uint16_t id,
+				uint16_t off, int more, size_t payload)
+{
+	uint8_t *ip = f->b + 14;
+
+	if (off == 0) {
+		fr_ipv4(f, 0, proto, src, dst, sport, dport, 0, payload, 0x2000);
+	} else {
+		fr_eth(f, 0x0800, 0);
+		memset(ip, 0, 20);
+		ip[0] = 0x45;
+		fr_put16(ip + 2, (uint16_t)(20 + payload));
+		ip[8] = 61;
+		ip[9] = proto;
+		memcpy(ip + 12, src, 4);
+		memcpy(ip + 16, dst, 4);
+		memset(ip + 20, 0xab, payload);
+		f->len = 14 + 20 + payload;
+	}
+	fr_put16(ip + 4, id);
+	fr_put16(ip + 6, (uint16_t)((more ? 0x2000 : 0) | off / 8));
+	fr_put16(ip + 10, 0);
+	fr_put16(ip + 10, fr_csum(ip, 20, 0));
+}
+
 /* A router's ICMP frag-needed (advertising mtu) to vip about the packet
  * in quoted (a frame: its IP header and the first qlen - 20 bytes after). */
 static inline void fr_icmp4_frag_needed(struct frame *f, const uint8_t router[4],
@@ -171,6 +201,33 @@ static inline void fr_ipv6(struct frame *f, int vlan, uint8_t proto, const uint8
 	}
 	memset(l4 + l4len, 0xab, payload);
 	f->len = l3 + 40 + l4len + payload;
+}
+
+/* The same for IPv6: a fragment header (RFC 8200 4.5) after the fixed
+ * header, then (first fragment) the L4 header and payload bytes, or
+ * (later) payload bytes only. */
+static inline void fr_ipv6_frag(struct frame *f, uint8_t proto, const uint8_t src[16],
+				const uint8_t dst[16], uint16_t sport, uint16_t dport, uint32_t id,
+				uint16_t off, int more, size_t payload)
+{
+	uint8_t *ip = f->b + 14, *fh = ip + 40;
+	size_t rest;
+
+	fr_ipv6(f, 0, proto, src, dst, sport, dport, 0, payload);
+	rest = f->len - 14 - 40; /* the L4 header and payload fr_ipv6 wrote */
+	if (off != 0) {
+		rest = payload;
+		memset(fh, 0xab, rest);
+	}
+	memmove(fh + 8, fh, rest);
+	fh[0] = proto;
+	fh[1] = 0;
+	fr_put16(fh + 2, (uint16_t)(off | (more ? 1 : 0)));
+	fr_put16(fh + 4, (uint16_t)(id >> 16));
+	fr_put16(fh + 6, (uint16_t)id);
+	ip[6] = 44;
+	fr_put16(ip + 4, (uint16_t)(8 + rest));
+	f->len = 14 + 40 + 8 + rest;
 }
 
 /* A router's ICMPv6 packet-too-big (advertising mtu) to vip about the
