@@ -19,7 +19,9 @@
  *    say so; a port with fewer queues than workers is refused; an ICMP
  *    frag-needed (IPv4) or packet-too-big (IPv6) about a flow, arriving on
  *    the other worker's queue, is handed to the flow's worker and reaches
- *    the backend in its entry, counted on both workers;
+ *    the backend in its entry, counted on both workers; IPv4 and IPv6
+ *    fragments (first and later) on the other worker's queue are handed to
+ *    the worker of their addresses, those on its own queue are not;
  *  - the port's own counters (the device's) reach the status region;
  *  - telemetry answers /sluice/... commands; SIGTERM stops it cleanly
  *    (exit 0, lcores marked offline); bad options, no ports and a config
