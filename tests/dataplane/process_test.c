@@ -560,9 +560,75 @@ static void test_rss_hash_is_the_nics(void **state)
 	fr_put16(in + 34, 443);
 	assert_int_equal(sluice_dp_rss_hash_v6(src6, dst6, 51000, 443),
 			 toeplitz(in, 36, sluice_dp_rss_key));
+	/* A fragment's owner: its key has ports 0, and the hash of that is the
+	 * NIC's hash of fragments, over the addresses alone. */
+	assert_int_equal(sluice_dp_rss_hash_v6(src6, dst6, 0, 0),
+			 toeplitz(in, 32, sluice_dp_rss_key));
+	memcpy(in, client4, 4);
+	memcpy(in + 4, vip4, 4);
+	assert_int_equal(sluice_dp_rss_hash_v4(fr_get32(client4), fr_get32(vip4), 0, 0),
+			 toeplitz(in, 8, sluice_dp_rss_key));
 	/* A round-robin RETA: entry i is queue i mod n. */
 	assert_int_equal(sluice_dp_rss_queue(130, 128, 3), 2 % 3);
 	assert_int_equal(sluice_dp_rss_queue(127, 128, 2), 1);
+}
+
+/* With two workers and a known spread, a fragment of a port-0 VIP (first or
+ * later) is left for the worker RSS gives its addresses when that is
+ * another; a whole datagram of the same addresses on its own worker is
+ * forwarded, and on the owner the fragments are too. */
+static void test_fragments_left_for_addr_worker(void **state)
+{
+	uint8_t in[8];
+	uint16_t owner, sport = 0;
+	(void)state;
+
+	memcpy(in, client4, 4);
+	memcpy(in + 4, vip4, 4);
+	owner = sluice_dp_rss_queue(toeplitz(in, 8, sluice_dp_rss_key), SLUICE_DP_RETA_SIZE, 2);
+	for (uint16_t s = 40000; !sport; s++)
+		if (sluice_dp_rss_queue(sluice_dp_rss_hash_v4(fr_get32(client4), fr_get32(vip4), s,
+							      53),
+					SLUICE_DP_RETA_SIZE, 2) != owner)
+			sport = s;
+	t.cfg.n_workers = 2;
+	t.cfg.reta_size[0] = SLUICE_DP_RETA_SIZE;
+	for (int on_owner = 0; on_owner < 2; on_owner++) {
+		struct rte_mbuf *pk[3], *out[3];
+		struct frame f[3];
+		uint16_t n;
+
+		t.lc->self = on_owner ? owner : (uint16_t)(1 - owner);
+		fr_ipv4_frag(&f[0], 17, client4, vip4, sport, 53, 7, 0, 1, 64 - 8);
+		fr_ipv4_frag(&f[1], 17, client4, vip4, sport, 53, 7, 64, 0, 64);
+		/* whole, on the worker of its 5-tuple */
+		fr_ipv4(&f[2], 0, 17, client4, vip4, sport, 53, 0, 64, 0);
+		for (int i = 0; i < 3; i++)
+			pk[i] = t_mbuf(&f[i]);
+		if (on_owner) /* the whole datagram is not this worker's: not asked */
+			n = sluice_dp_process(t.lc, snap_a, 0, pk, 2, out, rte_rdtsc());
+		else
+			n = sluice_dp_process(t.lc, snap_a, 0, pk, 3, out, rte_rdtsc());
+		if (on_owner) {
+			assert_int_equal(n, 2);
+			assert_int_equal(t.lc->n_handoff, 0);
+			rte_pktmbuf_free(pk[2]);
+		} else {
+			assert_int_equal(n, 1);
+			assert_ptr_equal(out[0], pk[2]);
+			assert_int_equal(t.lc->n_handoff, 2);
+			for (int i = 0; i < 2; i++) {
+				assert_ptr_equal(t.lc->handoff_m[i], pk[i]);
+				assert_int_equal(t.lc->handoff_to[i], owner);
+			}
+			rte_pktmbuf_free_bulk(t.lc->handoff_m, 2);
+		}
+		rte_pktmbuf_free_bulk(out, n);
+	}
+	t.lc->self = 0;
+	t.lc->n_handoff = 0;
+	t.cfg.n_workers = 0;
+	t.cfg.reta_size[0] = 0;
 }
 
 static void test_too_big_v4(void **state)
@@ -691,6 +757,7 @@ int main(void)
 		cmocka_unit_test(test_idle_timeout),
 		cmocka_unit_test(test_icmp_error_follows_flow),
 		cmocka_unit_test(test_rss_hash_is_the_nics),
+		cmocka_unit_test(test_fragments_left_for_addr_worker),
 		cmocka_unit_test(test_too_big_v4),
 		cmocka_unit_test(test_too_big_v6),
 		cmocka_unit_test(test_burst_and_counters),
