@@ -51,20 +51,74 @@ static uint16_t rx_v4(uint16_t *queue, uint8_t *src_last)
 	return id;
 }
 
+/* Datagram d's client: 198.51.100.(20 + d) or client6 ending in 20 + d. */
+static const uint8_t *frag_client(bool v6, unsigned int d)
+{
+	static uint8_t c4[4] = {198, 51, 100}, c6[16];
+
+	memcpy(c6, client6, 16);
+	c6[15] = (uint8_t)(20 + d);
+	c4[3] = (uint8_t)(20 + d);
+	return v6 ? c6 : c4;
+}
+
+/* Send datagram d's fragment at byte offset off (the first carries the
+ * TCP header; MF unless off is 192) on queue q; expect it out of worker
+ * owner to backend want. */
+static void frag_round_trip(bool v6, unsigned int d, uint16_t off, uint16_t q, uint16_t owner,
+			    uint16_t want)
+{
+	const uint8_t *client = frag_client(v6, d);
+	uint16_t out_q, id, sport;
+	struct rte_mbuf *m;
+	struct frame f;
+	uint8_t x;
+
+	if (v6)
+		fr_ipv6_frag(&f, 6, client, vip6, (uint16_t)(2000 + d), 80, 0x10000u + d, off,
+			     off < 192, off ? 64 : 64 - 20);
+	else
+		fr_ipv4_frag(&f, 6, client, vip4, (uint16_t)(2000 + d), 80, (uint16_t)(100 + d),
+			     off, off < 192, off ? 64 : 64 - 20);
+	m = t_mbuf(&f);
+	tx_all(q, &m, 1);
+	id = v6 ? rx_v6(&out_q, &x, &sport) : rx_v4(&out_q, &x);
+	/* x: the inner next header (IPv6), source (IPv4) */
+	if (out_q != owner || id != want || x != (v6 ? 44 : 20 + d))
+		fail_msg("datagram %u, fragment at %u, sent on queue %u: out of worker %u to "
+			 "backend %u, expected worker %u, backend %u",
+			 d, off, q, out_q, id, owner, want);
+}
+
+/* The backend generation g's table gives datagram d's 3-tuple. */
+static uint16_t frag_by_table(bool v6, unsigned int d, uint64_t g)
+{
+	const uint8_t *client = frag_client(v6, d);
+
+	build(oracle_snap, g);
+	return sluice_snapshot_pick(oracle_snap, &oracle_snap->vips[v6 ? 4 : 3],
+				    v6 ? t_hash6(6, client, vip6, 0, 0, 66)
+				       : t_hash4(6, client, vip4, 0, 0, 77))
+		->id;
+}
+
 /*
  * Datagrams of clients whose addresses RSS gives to either worker, each
- * cut in three fragments (the first with the TCP ports, a middle and a last
- * one without). Those of every other datagram are sent on the queue that
- * is not their worker's, as a NIC that hashed the first on its ports or
- * lacks the FRAG types would; the rest on their own. Every fragment must
- * come out of the worker of the datagram's addresses, to the backend the
- * table gives the 3-tuple, and only the ones on the wrong queue are handed
- * over (counted on both workers).
+ * cut in fragments (the first with the TCP ports, later ones without).
+ * Those of every other datagram are sent on the queue that is not their
+ * worker's, as a NIC that hashed the first on its ports or lacks the FRAG
+ * types would; the rest on their own. Every fragment must come out of the
+ * worker of the datagram's addresses, to the backend the table gives the
+ * 3-tuple, and only the ones on the wrong queue are handed over (counted
+ * on both workers). Then that backend drains (generation 2, which no
+ * longer gives it): a last fragment of each datagram it had, sent on the
+ * wrong queue, still reaches it, by the entry the owner holds.
  */
 #define FRAG_DGRAMS 16
 static void fragments_to_addr_worker(bool v6)
 {
-	unsigned int sent[2] = {0, 0}, on[2] = {0, 0};
+	unsigned int sent[2] = {0, 0}, on[2] = {0, 0}, kept = 0;
+	uint16_t owner[FRAG_DGRAMS], be[FRAG_DGRAMS], draining = v6 ? V6_BE + 2 : 2;
 	char err[256];
 
 	with_v6 = v6;
@@ -72,48 +126,32 @@ static void fragments_to_addr_worker(bool v6)
 	assert_int_equal(sluice_config_create(instance, &cfg, err, sizeof(err)), 0);
 	assert_int_equal(publish(1), 0);
 	wait_seen(1);
-	build(oracle_snap, 1);
 	for (unsigned int d = 0; d < FRAG_DGRAMS; d++) {
-		uint8_t c4[4] = {198, 51, 100, (uint8_t)(20 + d)}, c6[16];
-		const uint8_t *client = v6 ? c6 : c4, *vip = v6 ? vip6 : vip4;
-		uint16_t owner, q, want, sport = (uint16_t)(2000 + d);
-		const struct sluice_backend *be;
+		uint16_t q;
 
-		memcpy(c6, client6, 16);
-		c6[15] = (uint8_t)(20 + d);
-		owner = addr_queue(v6, client, vip);
-		q = d % 2 ? owner : (uint16_t)(1 - owner);
-		be = sluice_snapshot_pick(oracle_snap, &oracle_snap->vips[v6 ? 4 : 3],
-					  v6 ? t_hash6(6, c6, vip6, 0, 0, 66)
-					     : t_hash4(6, c4, vip4, 0, 0, 77));
-		want = be->id;
-		on[owner]++;
-		for (uint16_t off = 0; off <= 2 * 64; off += 64) {
-			struct rte_mbuf *m;
-			struct frame f;
-			uint16_t out_q, id;
-			uint8_t x;
-
-			if (v6)
-				fr_ipv6_frag(&f, 6, c6, vip6, sport, 80, 0x10000u + d, off,
-					     off < 2 * 64, off ? 64 : 64 - 20);
-			else
-				fr_ipv4_frag(&f, 6, c4, vip4, sport, 80, (uint16_t)(100 + d), off,
-					     off < 2 * 64, off ? 64 : 64 - 20);
-			m = t_mbuf(&f);
-			tx_all(q, &m, 1);
-			if (q != owner)
+		owner[d] = addr_queue(v6, frag_client(v6, d), v6 ? vip6 : vip4);
+		q = d % 2 ? owner[d] : (uint16_t)(1 - owner[d]);
+		be[d] = frag_by_table(v6, d, 1);
+		on[owner[d]]++;
+		for (uint16_t off = 0; off < 192; off += 64) {
+			frag_round_trip(v6, d, off, q, owner[d], be[d]);
+			if (q != owner[d])
 				sent[q]++;
-			id = v6 ? rx_v6(&out_q, &x, &sport) : rx_v4(&out_q, &x);
-			sport = (uint16_t)(2000 + d);
-			/* x: the inner next header (IPv6), source (IPv4) */
-			if (out_q != owner || id != want || x != (v6 ? 44 : 20 + d))
-				fail_msg("datagram %u, fragment at %u, sent on queue %u: out of "
-					 "worker %u to backend %u, expected worker %u, backend %u",
-					 d, off, q, out_q, id, owner, want);
 		}
 	}
 	assert_true(on[0] > 0 && on[1] > 0 && sent[0] > 0 && sent[1] > 0);
+	assert_int_equal(publish(2), 0);
+	wait_seen(2);
+	for (unsigned int d = 0; d < FRAG_DGRAMS; d++) {
+		uint16_t q = (uint16_t)(1 - owner[d]);
+
+		if (be[d] != draining || frag_by_table(v6, d, 2) == draining)
+			continue;
+		frag_round_trip(v6, d, 192, q, owner[d], draining);
+		sent[q]++;
+		kept++;
+	}
+	assert_true(kept > 0);
 	check_handoff_counters(sent);
 }
 
