@@ -32,25 +32,15 @@ import os
 import signal
 import statistics
 import subprocess
-import sys
 import time
 
-from benchlib import eal_mem, hugepages_free
+from benchlib import eal_mem, hugepages_free, setup_env
 import control_scale
 from control_scale import Listener
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 VIP = "10.99.0.1:80/tcp"      # sluice-pktgen's default VIP
 CHECKED = "10.99.0.2:80/tcp"  # one backend on loopback, health-checked
 HEALTH = {"type": "tcp", "interval_ms": 100, "timeout_ms": 80, "rise": 1, "fall": 2}
-
-
-def setup_env(build):
-    b = os.path.abspath(build)
-    os.environ.setdefault("SLUICED", f"{b}/ctrl/sluiced/sluiced")
-    os.environ.setdefault("SLUICECTL", f"{b}/ctrl/sluicectl/sluicectl")
-    os.environ.setdefault("SHM_DUMP", f"{b}/tests/integration/shm_dump")
-    sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 
 
 def table_build(build):

@@ -38,16 +38,9 @@ import sys
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from benchlib import setup_env
+
 M_BIG = 655373
-
-
-def setup_env(build):
-    b = os.path.abspath(build)
-    os.environ.setdefault("SLUICED", f"{b}/ctrl/sluiced/sluiced")
-    os.environ.setdefault("SLUICECTL", f"{b}/ctrl/sluicectl/sluicectl")
-    os.environ.setdefault("SHM_DUMP", f"{b}/tests/integration/shm_dump")
-    sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 
 
 def addr(i):

@@ -240,6 +240,26 @@ static void test_json_round_trip(void **state)
 	conf_free(&base);
 }
 
+/* statetext_render's document, checked equal to the JSON library's
+ * rendering of the same (persist_render_all); the caller frees it. */
+static json_t *state_text_as_json(const struct overlay *ov, const struct model *m,
+				  json_t *ids, json_t *host)
+{
+	char *t_want = persist_render_all(ov, ids, host), *t_got = statetext_render(ov, m, host);
+	json_t *want, *got;
+
+	assert_non_null(t_want);
+	assert_non_null(t_got);
+	want = json_loads(t_want, 0, NULL);
+	got = json_loads(t_got, 0, NULL);
+	assert_non_null(got);
+	assert_true(json_equal(want, got));
+	json_decref(want);
+	free(t_want);
+	free(t_got);
+	return got;
+}
+
 /* The state text sluiced writes straight from the overlay and the model
  * says what the JSON library's rendering of the same says: every kind of
  * entry, IPv6, many backends, ids. */
@@ -251,8 +271,7 @@ static void test_state_text(void **state)
 	struct conf_vip spec;
 	struct overlay ov = {0};
 	struct model m;
-	json_t *ids, *want, *got, *host;
-	char *t_want, *t_got;
+	json_t *ids, *got, *host;
 	(void)state;
 
 	load(base_text, &base);
@@ -280,35 +299,16 @@ static void test_state_text(void **state)
 	model_init(&m);
 	assert_int_equal(model_sync(&m, &eff, NULL), 0);
 	ids = model_ids_to_json(&m);
-	t_want = persist_render(&ov, ids);
-	t_got = statetext_render(&ov, &m, NULL);
-	assert_non_null(t_got);
-	want = json_loads(t_want, 0, NULL);
-	got = json_loads(t_got, 0, NULL);
-	assert_non_null(got);
-	assert_true(json_equal(want, got));
+	got = state_text_as_json(&ov, &m, ids, NULL);
 	/* The test covers what it says: 40 added, one changed, one deleted. */
 	assert_int_equal(json_array_size(json_object_get(json_object_get(got, "overlay"),
 							 "backends")), 42);
-	json_decref(want);
 	json_decref(got);
-	free(t_want);
-	free(t_got);
 	/* With the host's state (the drain) as well. */
 	host = json_pack("{s:b, s:I}", "drained", 1, "drained_at_ms", (json_int_t)1234567);
-	t_want = persist_render_all(&ov, ids, host);
-	t_got = statetext_render(&ov, &m, host);
-	assert_non_null(t_got);
-	want = json_loads(t_want, 0, NULL);
-	got = json_loads(t_got, 0, NULL);
-	assert_non_null(got);
-	assert_true(json_equal(want, got));
+	json_decref(state_text_as_json(&ov, &m, ids, host));
 	json_decref(host);
-	json_decref(want);
-	json_decref(got);
 	json_decref(ids);
-	free(t_want);
-	free(t_got);
 	model_destroy(&m, NULL);
 	overlay_free(&ov);
 	conf_free(&eff);
