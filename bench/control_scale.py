@@ -55,18 +55,9 @@ class Client:
         self.path = path
 
     def call(self, req):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(60)
-        s.connect(self.path)
-        s.sendall(json.dumps(req).encode() + b"\n")
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-        s.close()
-        r = json.loads(buf)
+        from sluicetest import control_request  # on the path once setup_env ran
+
+        r = control_request(self.path, req)
         if not r.get("ok"):
             raise RuntimeError(f"{req}: {r}")
         return r

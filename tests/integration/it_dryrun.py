@@ -6,11 +6,9 @@ neither the generation, nor the snapshot, nor the state file; an invalid
 change is refused in the same words with and without --dry-run; the
 --json document's shape and the human output.
 """
-import json
 import os
-import socket
 
-from sluicetest import Sluiced, check, run, say, vip_of
+from sluicetest import Sluiced, check, control_request, run, say, vip_of
 
 VIP = "10.0.0.10:80/tcp"
 M = 4099
@@ -61,16 +59,7 @@ def check_prediction(d, dry, before_table, what):
 
 
 def raw(d, req):
-    with socket.socket(socket.AF_UNIX) as s:
-        s.connect(d.sock)
-        s.sendall(json.dumps(req).encode() + b"\n")
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-    return json.loads(buf)
+    return control_request(d.sock, req)
 
 
 def main():

@@ -82,6 +82,22 @@ def free_port():
     return port
 
 
+def control_request(path, req, timeout=60):
+    """One request over the control socket at path, straight (no sluicectl
+    process in between): the decoded reply."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        s.sendall(json.dumps(req).encode() + b"\n")
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+    return json.loads(buf)
+
+
 def spawn(argv, **kw):
     p = subprocess.Popen(argv, **kw)
     _procs.append(p)
