@@ -297,7 +297,7 @@ static void test_cached_equals_from_scratch(void **state)
 	struct sluice_table_params p = {.algo = SLUICE_ALGO_MAGLEV, .m = 16381, .seed = 5};
 	__u16 *t0 = malloc(65537 * sizeof(*t0)), *t1 = malloc(65537 * sizeof(*t1));
 	uint64_t rng = 4242;
-	unsigned int reused = 0;
+	unsigned int built = 0;
 	char err[128];
 	(void)state;
 
@@ -310,16 +310,16 @@ static void test_cached_equals_from_scratch(void **state)
 		size_t n = 0;
 		int r0, r1;
 
-		if (what <= 1)
+		if (c == 60)
+			p.seed++;				/* every permutation moves */
+		else if (c == 120)
+			p.m = 65537;				/* and again */
+		else if (what <= 1)
 			in[k] = !in[k];				/* add or remove */
 		else if (what == 2)
 			pool[k].weight = (__u32)(test_rand(&rng) % 10); /* weight, 0 = drain */
 		else if (what == 3)
 			pool[k].weight = pool[k].weight ? 0 : 3; /* drain, health flip */
-		else if (c == 60)
-			p.seed++;				/* every permutation moves */
-		else if (c == 120)
-			p.m = 65537;
 		for (unsigned int i = 0; i < POOL; i++)
 			if (in[i])
 				cur[n++] = pool[i];
@@ -329,12 +329,19 @@ static void test_cached_equals_from_scratch(void **state)
 		r0 = sluice_table_build(&p, cur, n, t0, NULL, err, sizeof(err));
 		r1 = sluice_table_build_cached(&p, cur, n, t1, NULL, &cache, err, sizeof(err));
 		assert_int_equal(r0, r1);
-		if (r0 == 0)
-			assert_memory_equal(t0, t1, p.m * sizeof(*t0));
-		reused += cache.n == n;
+		if (r0 != 0)
+			continue;
+		assert_memory_equal(t0, t1, p.m * sizeof(*t0));
+		/* The cache now holds this set under these parameters. */
+		assert_int_equal(cache.n, n);
+		assert_int_equal(cache.m, p.m);
+		assert_int_equal(cache.seed, p.seed);
+		built++;
 	}
-	/* The cache did hold the set after the builds that had weights. */
-	assert_true(reused > CHANGES / 2);
+	/* Both parameter changes happened, and most changes were built. */
+	assert_int_equal(p.m, 65537);
+	assert_int_equal(p.seed, 6);
+	assert_true(built > CHANGES / 2);
 	sluice_maglev_cache_free(&cache);
 	free(t0);
 	free(t1);
