@@ -366,6 +366,10 @@ def main():
     # The bucket's burst, the rate over the flood and while sluice-dp
     # catches up with af_packet's ring, and a little for the peer's ARP.
     allowed = RATE // 10 + RATE * (took + 0.3) + 20
+    # allowed grows with the flood's duration: a flood slower than the rate
+    # would prove nothing, so the limiter must have dropped some.
+    st.check(allowed < got, f"the flood of {FLOOD} took {took:.2f} s: too slow to exceed "
+             f"the rate, the limit is not tested")
     st.check(got >= FLOOD // 2 and passed <= allowed and limited >= got - allowed,
              f"flood of {FLOOD} in {took:.2f} s: {got} reached sluice-dp, {passed} to the kernel "
              f"(at most {allowed:.0f} allowed), {limited} dropped as to_kernel_ratelimit")
