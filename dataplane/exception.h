@@ -7,8 +7,9 @@
  * A frame goes to the kernel when all of these hold:
  *  - the data path would drop it as not_vip, unknown_l3, unknown_l4,
  *    ip_options or ipv6_ext (never a malformed, truncated or TTL-0 one,
- *    never VIP traffic dropped for a VIP's reason, never before sluiced's
- *    first snapshot: without it a VIP's packets cannot be told apart);
+ *    never VIP traffic dropped for a VIP's reason; before sluiced's first
+ *    snapshot TCP and UDP are dropped as no_config, since a VIP's flows
+ *    cannot be told apart yet, and only the rest (ARP, ICMP, ...) goes up);
  *  - its Ethernet destination is the port's MAC, the source MAC sluice-dp
  *    sends with (rewritten to the port's, the TAP's own), or a group
  *    address;

@@ -179,6 +179,18 @@ int dp_tap_init(struct dp_app *app)
 		if (rc < 0 || !wants_tap(app, port, &info))
 			continue;
 		rc = tap_create(app, port);
+		/* In auto mode a TAP that could not be made at all (no
+		 * /dev/net/tun, no CAP_NET_ADMIN, the name taken) leaves the port
+		 * without an exception path rather than refusing to forward: a
+		 * sluice-dp that started before the exception path existed still
+		 * starts. Asked for (on), or half made, it stops the start. */
+		if (rc < 0 && app->opt.exception == DP_EXCEPTION_AUTO &&
+		    app->tap_port[port] == DP_NO_QUEUE) {
+			DP_LOG(WARNING, "port %u: no exception path (--exception auto): the host's own "
+					"traffic on this port is dropped as not_vip",
+			       port);
+			continue;
+		}
 		if (rc < 0)
 			return rc;
 	}
