@@ -75,7 +75,8 @@ class Bench:
                      f"worker), this machine gives {cpus}: the processes would share CPUs and "
                      f"the figures measure the scheduler, not sluice-dp. Run --workers "
                      f"{max(cpus - 1, 1)} or fewer here.")
-        # sluice-dp: a 1 M-flow table per worker (~144 MiB) and its pool.
+        # sluice-dp: a 1 M-flow table per worker (32 MiB) and its pool, with
+        # the room the former 144 MiB table needed (the figures' baseline).
         self.dp_mb = 256 + 160 * n
         need = (self.dp_mb + 256) // 2
         huge = hugepages_free()

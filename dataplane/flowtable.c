@@ -239,7 +239,7 @@ static int kick(struct sluice_ft *ft, uint32_t b, uint32_t now)
 
 /* Displacement reads up to 8 other buckets (cache misses). Below
  * 7/8 full one of them nearly always has room; above, most have none and
- * a flood of new flows would pay all 16 for nothing: evict instead. */
+ * a flood of new flows would pay all 8 for nothing: evict instead. */
 static inline bool kicks_pay(const struct sluice_ft *ft)
 {
 	return ft->stats.entries < sluice_ft_capacity(ft) / 8 * 7;

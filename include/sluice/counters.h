@@ -6,8 +6,8 @@
  * name cannot mean one thing on one path and another on the other. A few
  * of them only the DPDK path can keep (flow_live,
  * arp_replies, nd_replies, busy_*): the XDP path leaves them 0 rather than
- * fill them with something else; so are handoff_* (ICMP errors passed
- * between DPDK workers, which XDP does not have) and to_kernel /
+ * fill them with something else; so are handoff_* (ICMP errors and IP
+ * fragments passed between DPDK workers, which XDP does not have) and to_kernel /
  * from_kernel (sluice-dp's exception path through a TAP; the XDP path
  * passes the host's traffic with XDP_PASS, counted in its own list).
  * Counters only XDP keeps are its own list
