@@ -9,10 +9,16 @@
  * path's table does the same, bpf/xdp_abi.h); the key itself is not kept.
  * Two flows of one bucket are told apart by their fingerprints; for a
  * flow to be taken for another, both would need the same 64-bit table
- * hash but for the bucket bits (1 in 2^45 per pair at 2^19 buckets), and
- * the table hash (sluice_ft_hash) mixes the VIP's seed in with
- * multiplications, which an outsider who does not know the seed cannot
- * aim. A flow has two
+ * hash but for the bucket bits (by chance 1 in 2^45 per pair at 2^19
+ * buckets, 1 in 2^37 at 2^27). Not by design, though: sluice_ft_hash is
+ * not keyed in every word, and flipping bit 63 of two key words cancels
+ * in its XOR of products whatever the seed: a sender who knows a flow's
+ * 5-tuple can, from (or spoofing) an address two bits away, send packets
+ * that hit that flow's entry. They go to its backend and update its class
+ * (a RST makes it a closing flow, which expires sooner; the flow is then
+ * picked again by the table, the same backend unless the table changed).
+ * The XDP path's flow id has the same shape. A secret per-table key in
+ * every word is the fix (not done yet). A flow has two
  * candidate buckets: its primary (low bits of the hash) and an alternate
  * derived from the primary and the signature (b ^ f(sig), as in
  * partial-key cuckoo hashing), so an entry in either bucket can find the
