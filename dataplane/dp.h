@@ -85,6 +85,9 @@ struct dp_app {
 	 * DP_NO_QUEUE (tap.c). */
 	uint16_t tap_port[SLUICE_DP_MAX_PORTS];
 	bool tap_started[SLUICE_DP_MAX_PORTS];
+	/* the largest frame the kernel may send out of the port: its MTU, an
+	 * Ethernet header and a VLAN tag */
+	uint16_t tap_max_frame[SLUICE_DP_MAX_PORTS];
 };
 
 /* Set by the signal handlers; every loop checks it. */

@@ -150,6 +150,10 @@ static int tap_create(struct dp_app *app, uint16_t port)
 	/* The kernel must not send what the port cannot carry. */
 	if (rte_eth_dev_get_mtu(port, &mtu) < 0)
 		mtu = RTE_ETHER_MTU;
+	/* Checked on every frame the kernel sends, too: setting the TAP's MTU
+	 * may fail (a warning below), the port's limit stays. */
+	app->tap_max_frame[port] = (uint16_t)RTE_MIN((uint32_t)mtu + RTE_ETHER_HDR_LEN + 4,
+						    (uint32_t)UINT16_MAX);
 	rc = rte_eth_dev_set_mtu(tap, mtu);
 	if (rc < 0)
 		DP_LOG(WARNING, "TAP %s: cannot set MTU %u: %s", iface, mtu, rte_strerror(-rc));
@@ -237,11 +241,11 @@ void dp_tap_send(struct dp_worker *w, uint16_t port)
 
 /* A frame the kernel sent that the port can carry: one segment (net_tap
  * reads a frame into one mbuf unless scatter is on, which it is not), an
- * Ethernet header, at most the port's MTU (the TAP has it) and a tag. */
-static bool from_kernel_ok(const struct rte_mbuf *m)
+ * Ethernet header, at most the port's MTU and a tag (max_frame). */
+static bool from_kernel_ok(const struct rte_mbuf *m, uint16_t max_frame)
 {
 	return m->nb_segs == 1 && rte_pktmbuf_data_len(m) >= RTE_ETHER_HDR_LEN &&
-	       rte_pktmbuf_data_len(m) <= RTE_ETHER_MAX_JUMBO_FRAME_LEN;
+	       rte_pktmbuf_data_len(m) <= max_frame;
 }
 
 /* What the kernel wrote to this worker's TAP queues goes out of their
@@ -271,7 +275,7 @@ void dp_tap_poll(struct dp_worker *w, uint64_t now)
 		/* Tokens not used go back: the bucket counts frames read. */
 		lc->exc->from_kernel.level += (uint64_t)(want - nb) * hz;
 		for (uint16_t i = 0; i < nb; i++) {
-			if (unlikely(!from_kernel_ok(in[i]))) {
+			if (unlikely(!from_kernel_ok(in[i], w->app->tap_max_frame[port]))) {
 				lc->ctr.drops[SLUICE_DROP_FROM_KERNEL_INVALID]++;
 				rte_pktmbuf_free(in[i]);
 				continue;
