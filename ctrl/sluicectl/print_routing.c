@@ -46,6 +46,10 @@ static void print_drain(FILE *f, const json_t *h)
 		fprintf(f, "host: DRAINED %s ago; grace of %lld s over: safe to stop the data "
 			   "path\n",
 			ago, (long long)json_integer_value(json_object_get(h, "grace_s")));
+	else if (json_number_value(json_object_get(h, "safe_to_stop_in_s")) <= 0)
+		fprintf(f, "host: DRAINED %s ago; grace over, but not safe to stop: %lld VIP "
+			   "routes still in the table, or the table not read (see the errors)\n",
+			ago, (long long)json_integer_value(json_object_get(h, "routes_left")));
 	else
 		fprintf(f, "host: DRAINED %s ago; the data path still forwards what the routers "
 			   "send: safe to stop in %.0f s\n",
@@ -94,7 +98,9 @@ void print_host(FILE *f, const json_t *r)
 	if (!json_is_true(json_object_get(r, "changed")))
 		fprintf(f, "nothing to do: the host is so already\n");
 	json_array_foreach(json_object_get(r, "changes"), i, c) {
-		if (json_object_get(c, "error"))
+		if (json_object_get(c, "error") && !json_object_get(c, "address"))
+			fprintf(f, "routes not changed: %s (retrying)\n", str(c, "error"));
+		else if (json_object_get(c, "error"))
 			fprintf(f, "%s %s FAILED: %s (retrying)\n", str(c, "action"),
 				str(c, "address"), str(c, "error"));
 		else

@@ -39,15 +39,21 @@ static json_t *set_drain(struct sluiced *d, bool drained)
 	json_array_foreach(changes, n, c)
 		failed += json_object_get(c, "error") != NULL;
 	if (drained)
-		slog(SLOG_WARN, "host drained: %zu VIP routes withdrawn%s; the data path keeps "
-				"forwarding, safe to stop in %u s",
-		     json_array_size(changes) - failed, failed ? " (some failed, retrying)" : "",
+		slog(failed ? SLOG_ERR : SLOG_WARN,
+		     "host drained: %zu VIP routes withdrawn%s; the data path keeps forwarding, "
+		     "safe to stop once the grace of %u s is over and no route is left",
+		     json_array_size(changes) - failed,
+		     failed ? " (some failed or the table could not be read: retrying)" : "",
 		     d->eff.routing.drain_grace_s);
 	else
 		slog(SLOG_INFO, "host undrained: %zu VIP routes announced%s",
-		     json_array_size(changes) - failed, failed ? " (some failed, retrying)" : "");
+		     json_array_size(changes) - failed,
+		     failed ? " (some failed or the table could not be read: retrying)" : "");
 	resp = cmd_ok();
 	json_object_set_new(resp, "changed", json_true());
+	/* The drain is in force (saved); the routes are not all where they
+	 * should be yet: the reply says so, and safe_to_stop waits for them. */
+	json_object_set_new(resp, "complete", json_boolean(failed == 0));
 	json_object_set_new(resp, "changes", changes);
 	json_object_set_new(resp, "routing", routing_status_json(d->routing));
 	return resp;

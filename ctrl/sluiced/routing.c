@@ -340,28 +340,37 @@ static void log_change(const struct route_addr *a, bool add, __u32 table)
 		slog(SLOG_WARN, "routing: %s withdrawn: %s", s, route_reason_name(a->v.reason));
 }
 
+/* A pass that could not even start: counted, and in the reply (log may be
+ * NULL) as an entry with "error" alone, so that a drain does not look done. */
+static int fail_pass(struct routing *r, json_t *log, const char *msg)
+{
+	if (msg)
+		set_error(r, msg);
+	if (log)
+		json_array_append_new(log, json_pack("{s:s}", "error", r->last_error));
+	return -EAGAIN;
+}
+
 /* Bring the table in line with the verdicts; log (may be NULL) collects
- * what was done for a command's reply. */
-static void apply(struct routing *r, json_t *log)
+ * what was done for a command's reply. 0, or -errno when the table could
+ * not be read or changed (an entry with "error" in log says why). */
+static int apply(struct routing *r, json_t *log)
 {
 	char err[256];
 	size_t kept = 0;
+	int ret = 0;
 
-	if (!r->nl && nlroute_open(&r->nl, err, sizeof(err)) < 0) {
-		set_error(r, err);
-		return;
-	}
+	if (!r->nl && nlroute_open(&r->nl, err, sizeof(err)) < 0)
+		return fail_pass(r, log, err);
 	if (!r->lo) {
 		r->lo = (int)if_nametoindex("lo");
-		if (!r->lo) {
-			set_error(r, "no interface lo in this network namespace");
-			return;
-		}
+		if (!r->lo)
+			return fail_pass(r, log, "no interface lo in this network namespace");
 	}
 	if ((r->need_dump || !r->taken_over ||
 	     sluice_now_ns() - r->last_dump_ns >= ROUTING_DUMP_S * 1000000000ull) &&
 	    dump(r) < 0)
-		return;
+		return fail_pass(r, log, NULL);
 	decide_all(r);
 	for (size_t i = 0; i < r->n; i++) {
 		struct route_addr *a = &r->addrs[i];
@@ -384,6 +393,8 @@ static void apply(struct routing *r, json_t *log)
 			a->installed = a->v.announce;
 			a->since_ns = sluice_now_ns();
 			log_change(a, a->installed, r->table);
+		} else {
+			ret = -EAGAIN;
 		}
 	}
 	if (!r->taken_over) {
@@ -400,12 +411,13 @@ static void apply(struct routing *r, json_t *log)
 		else
 			i++;
 	}
+	return ret;
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd, (void)what;
-	apply(arg, NULL);
+	(void)apply(arg, NULL);
 }
 
 void routing_kick(struct routing *r)
@@ -419,7 +431,7 @@ json_t *routing_apply_now(struct routing *r)
 	json_t *log = json_array();
 
 	if (r)
-		apply(r, log);
+		(void)apply(r, log);
 	return log;
 }
 
@@ -473,17 +485,24 @@ void routing_destroy(struct routing *r)
 
 /* ---- reporting ---- */
 
+/* Safe to stop once the grace is over and no route is left to withdraw:
+ * while one is still in the table (a failed delete, a table not read
+ * yet), the routers still send here whatever the grace says. */
 static json_t *drain_json(const struct routing *r)
 {
 	__u32 grace = r->d->eff.routing.drain_grace_s;
 	double age = unix_now() - r->drained_at, left = grace - age;
+	size_t still = 0;
 
 	if (!r->drained)
 		return json_pack("{s:b}", "drained", 0);
-	return json_pack("{s:b, s:f, s:f, s:I, s:f, s:b}", "drained", 1, "drained_at",
+	for (size_t i = 0; i < r->n; i++)
+		still += r->addrs[i].installed || r->addrs[i].stray;
+	return json_pack("{s:b, s:f, s:f, s:I, s:f, s:I, s:b}", "drained", 1, "drained_at",
 			 r->drained_at, "drained_for_s", age > 0 ? age : 0.0, "grace_s",
 			 (json_int_t)grace, "safe_to_stop_in_s", left > 0 ? left : 0.0,
-			 "safe_to_stop", left <= 0);
+			 "routes_left", (json_int_t)still,
+			 "safe_to_stop", left <= 0 && r->taken_over && still == 0);
 }
 
 json_t *routing_status_json(struct routing *r)
