@@ -96,12 +96,17 @@ static int transact(struct nlroute *nl, struct nlmsghdr *req, mnl_cb_t cb, void 
 			rc = errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
 			goto fail;
 		}
+		errno = 0;
 		rc = mnl_cb_run(buf, (size_t)n, seq, nl->portid, cb, data);
 		if (rc == MNL_CB_STOP)
 			return 0;
 		if (rc == MNL_CB_ERROR) {
-			rc = -errno;
-			return sluice_errf(err, errlen, rc, "%s: %s", what, strerror(-rc));
+			/* The kernel's refusal in an ack, or a message that is
+			 * not the answer (another seq, an interrupted dump): the
+			 * rest of the answer may still be queued either way, so
+			 * the socket goes too. */
+			rc = errno ? -errno : -EIO;
+			goto fail;
 		}
 	}
 fail:
