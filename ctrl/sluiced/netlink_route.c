@@ -72,6 +72,47 @@ void nlroute_close(struct nlroute *nl)
 	free(nl);
 }
 
+/* The end of a dump carries the dump's result, which libmnl's own
+ * handler ignores: a dump that failed half-way would read as complete.
+ * ENOENT: the table does not exist yet, which is an empty one. */
+static int done_cb(const struct nlmsghdr *h, void *data)
+{
+	int e;
+
+	(void)data;
+	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(e)))
+		return MNL_CB_STOP;
+	memcpy(&e, mnl_nlmsg_get_payload(h), sizeof(e));
+	if (e >= 0 || e == -ENOENT)
+		return MNL_CB_STOP;
+	errno = -e;
+	return MNL_CB_ERROR;
+}
+
+/* With a control array libmnl calls nothing of its own for the types
+ * the array covers: the ack's handler is needed too. As mnl_cb_error. */
+static int error_cb(const struct nlmsghdr *h, void *data)
+{
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
+
+	(void)data;
+	if (h->nlmsg_len < mnl_nlmsg_size(sizeof(*e))) {
+		errno = EBADMSG;
+		return MNL_CB_ERROR;
+	}
+	errno = e->error < 0 ? -e->error : e->error;
+	return e->error == 0 ? MNL_CB_STOP : MNL_CB_ERROR;
+}
+
+static int noop_cb(const struct nlmsghdr *h, void *data)
+{
+	(void)h, (void)data;
+	return MNL_CB_OK;
+}
+
+static mnl_cb_t ctl_cbs[NLMSG_DONE + 1] = {
+	[NLMSG_NOOP] = noop_cb, [NLMSG_ERROR] = error_cb, [NLMSG_DONE] = done_cb};
+
 /* Send req and read until its acknowledgement or the dump's end. An
  * answer that does not come in time leaves the socket with a late answer
  * queued that the next request would read as its own: start afresh. */
@@ -97,7 +138,8 @@ static int transact(struct nlroute *nl, struct nlmsghdr *req, mnl_cb_t cb, void 
 			goto fail;
 		}
 		errno = 0;
-		rc = mnl_cb_run(buf, (size_t)n, seq, nl->portid, cb, data);
+		rc = mnl_cb_run2(buf, (size_t)n, seq, nl->portid, cb, data, ctl_cbs,
+				 sizeof(ctl_cbs) / sizeof(ctl_cbs[0]));
 		if (rc == MNL_CB_STOP)
 			return 0;
 		if (rc == MNL_CB_ERROR) {
