@@ -298,8 +298,9 @@ static void decide_all(struct routing *r)
 
 /* ---- changing the table ---- */
 
-static bool change(struct routing *r, struct route_addr *a, bool add, __u8 len, int oif,
-		   json_t *log)
+/* 0 or -errno. */
+static int change(struct routing *r, struct route_addr *a, bool add, __u8 len, int oif,
+		  json_t *log)
 {
 	char err[256], s[SLUICE_ADDR_STRLEN];
 	int rc;
@@ -318,13 +319,13 @@ static bool change(struct routing *r, struct route_addr *a, bool add, __u8 len, 
 			json_array_append_new(log, json_pack("{s:s, s:s, s:s}", "address", s,
 							     "action", add ? "announce" : "withdraw",
 							     "error", err));
-		return false;
+		return rc;
 	}
 	r->changes++;
 	if (log)
 		json_array_append_new(log, json_pack("{s:s, s:s}", "address", s, "action",
 						     add ? "announce" : "withdraw"));
-	return true;
+	return 0;
 }
 
 static void log_change(const struct route_addr *a, bool add, __u32 table)
@@ -372,11 +373,19 @@ static int apply(struct routing *r, json_t *log)
 	    dump(r) < 0)
 		return fail_pass(r, log, NULL);
 	decide_all(r);
-	for (size_t i = 0; i < r->n; i++) {
+	/* A kernel that did not answer in time is not asked again in this
+	 * pass: each request would wait its second, and the event loop with
+	 * it. need_dump is set: the next pass reads the table and goes on. */
+	for (size_t i = 0; i < r->n && ret != -ETIMEDOUT; i++) {
 		struct route_addr *a = &r->addrs[i];
+		int rc = 0;
 
 		/* Read back after: one address may have had several. */
-		if (a->stray && change(r, a, false, a->stray_len, a->stray_oif, log)) {
+		if (a->stray && (rc = change(r, a, false, a->stray_len, a->stray_oif, log)) < 0)
+			ret = rc;
+		if (rc == -ETIMEDOUT)
+			break;
+		if (a->stray && rc == 0) {
 			char s[SLUICE_ADDR_STRLEN];
 
 			sluice_addr_format(&a->addr, s, sizeof(s));
@@ -388,13 +397,14 @@ static int apply(struct routing *r, json_t *log)
 		}
 		if (a->v.announce == a->installed)
 			continue;
-		if (change(r, a, a->v.announce, a->addr.family == SLUICE_FAMILY_V4 ? 32 : 128,
-			   r->lo, log)) {
+		rc = change(r, a, a->v.announce, a->addr.family == SLUICE_FAMILY_V4 ? 32 : 128,
+			    r->lo, log);
+		if (rc == 0) {
 			a->installed = a->v.announce;
 			a->since_ns = sluice_now_ns();
 			log_change(a, a->installed, r->table);
 		} else {
-			ret = -EAGAIN;
+			ret = rc;
 		}
 	}
 	if (!r->taken_over) {
