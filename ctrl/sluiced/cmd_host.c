@@ -18,6 +18,7 @@ static json_t *set_drain(struct sluiced *d, bool drained)
 	struct ju_err e = {msg, sizeof(msg)};
 	size_t failed = 0, n;
 	json_t *resp, *changes, *c;
+	double was_at;
 
 	if (!d->routing)
 		return control_error("routing is not configured (no routing.table): sluiced "
@@ -29,10 +30,13 @@ static json_t *set_drain(struct sluiced *d, bool drained)
 		json_object_set_new(resp, "routing", routing_status_json(d->routing));
 		return resp;
 	}
+	was_at = routing_drained_at(d->routing);
 	routing_set_drained(d->routing, drained);
 	/* Saved before any route moves: a restart must find the drain. */
 	if (daemon_save_state(d, &e) < 0) {
-		routing_set_drained(d->routing, !drained);
+		/* An undrain undone keeps the drain's start: the grace
+		 * already served is not served again. */
+		routing_restore_drained(d->routing, !drained, was_at);
 		return control_error("%s", msg);
 	}
 	changes = routing_apply_now(d->routing);

@@ -108,6 +108,19 @@ void routing_set_drained(struct routing *r, bool drained)
 	r->drained_at = drained ? unix_now() : 0;
 }
 
+double routing_drained_at(const struct routing *r)
+{
+	return r ? r->drained_at : 0;
+}
+
+void routing_restore_drained(struct routing *r, bool drained, double drained_at)
+{
+	if (!r)
+		return;
+	r->drained = drained;
+	r->drained_at = drained ? drained_at : 0;
+}
+
 static void set_error(struct routing *r, const char *msg)
 {
 	r->errors++;

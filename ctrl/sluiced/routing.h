@@ -49,6 +49,10 @@ json_t *routing_host_json(const struct routing *r);
  * routing_host_json) and calls routing_apply_drain once it is saved. */
 bool routing_drained(const struct routing *r);
 void routing_set_drained(struct routing *r, bool drained);
+/* Undo a routing_set_drained whose state could not be saved: the drain
+ * and its start (Unix time; 0 while not drained) as they were. */
+double routing_drained_at(const struct routing *r);
+void routing_restore_drained(struct routing *r, bool drained, double drained_at);
 /* Bring the routes in line now; the reply of host drain/undrain:
  * addresses withdrawn or announced, errors. */
 json_t *routing_apply_now(struct routing *r);
