@@ -3,7 +3,8 @@
  * The announcement decision (route_decide.h), case by case: what outweighs
  * what (drain, a dead data path, health), min_up, several VIPs on one
  * address, and what is not known yet keeping the route as it is, present
- * or absent. Then the state file's "host" member as routing.c checks it.
+ * or absent. Then the state file's "host" member as routing.c checks it,
+ * and a drain not safe to stop before the table has been read.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +12,9 @@
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
+#include <event2/event.h>
 
+#include "daemon.h"
 #include "route_decide.h"
 #include "routing.h"
 
@@ -173,6 +176,33 @@ static void test_check_host(void **state)
 	}
 }
 
+/* A drain whose grace is long over is not safe to stop while the table
+ * has not been read: a route of ours may still be in it. */
+static void test_safe_to_stop_needs_table(void **state)
+{
+	static struct sluiced d;
+	json_t *host = json_pack("{s:b, s:f}", "drained", 1, "drained_at", 1.0), *st, *h;
+	struct routing *r;
+
+	(void)state;
+	d.base = event_base_new();
+	assert_non_null(d.base);
+	d.eff.routing.enabled = true;
+	d.eff.routing.table = 4242;
+	d.eff.routing.drain_grace_s = 1;
+	r = routing_create(&d, host);
+	assert_non_null(r);
+	st = routing_status_json(r);
+	h = json_object_get(st, "host");
+	assert_true(json_is_true(json_object_get(h, "drained")));
+	assert_true(json_number_value(json_object_get(h, "safe_to_stop_in_s")) == 0);
+	assert_true(json_is_false(json_object_get(h, "safe_to_stop")));
+	json_decref(st);
+	routing_destroy(r);
+	json_decref(host);
+	event_base_free(d.base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -180,6 +210,7 @@ int main(void)
 		cmocka_unit_test(test_min_up),		 cmocka_unit_test(test_several_vips),
 		cmocka_unit_test(test_unknown_health),	 cmocka_unit_test(test_unknown_dataplane),
 		cmocka_unit_test(test_reason_names),	 cmocka_unit_test(test_check_host),
+		cmocka_unit_test(test_safe_to_stop_needs_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
